@@ -1,0 +1,10 @@
+"""PyMoDAQ plugins and remote agent for a ScopeOne microscope on a distant PC.
+
+This ``__init__`` deliberately imports nothing from PyMoDAQ: the agent
+(``pymodaq_plugins_scopeone.agent``) and the codec (``pymodaq_plugins_scopeone.protocol``)
+run on the microscope PC with the standard library and numpy only, and importing a
+sub-package always runs this file first. The PyMoDAQ ``Config`` lives in ``utils.py``
+(see docs/decisions/0002-light-package-init.md).
+"""
+
+__version__ = "0.1.0"

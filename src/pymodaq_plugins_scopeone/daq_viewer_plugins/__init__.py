@@ -1,0 +1,1 @@
+"""Viewer plugins of pymodaq_plugins_scopeone (2D: the ScopeOne camera)."""

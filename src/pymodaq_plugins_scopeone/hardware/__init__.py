@@ -1,0 +1,1 @@
+"""PyMoDAQ-side logic behind the thin plugins (Qt-free where possible)."""

@@ -1,0 +1,283 @@
+"""Values and messages → bytes, in the PyMoDAQ 4.4 layout (or the 2.x–4.0 one on request).
+
+Encoding produces a list of chunks: header bytes, and for each array a memoryview of
+its pixels, which are never copied (a socket can ``sendmsg`` the list as it is).
+
+Wire layout of the primitives (all lengths are U32: 4 bytes, unsigned, big-endian):
+
+=========  ==================================================================
+STR(s)     U32(len(utf8)) + utf8 bytes
+SCAL(x)    STR(dtype) + U32(nbytes) + raw bytes         dtype as '<f8', '|b1' …
+ARR(a)     STR(dtype) + U32(nbytes) + U32(ndim) + ndim × U32(dim) + C-order bytes
+BYTES(b)   U32(len(b)) + b
+LIST(l)    U32(count) + for each element: STR(tag) + its encoding
+=========  ==================================================================
+
+List tags: ``scalar``, ``bool``, ``string``, ``bytes``, ``array``, ``list``, ``axis``,
+``dwa``, ``dte``, ``parameter``.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any, Callable, Dict, List, Union
+
+import numpy as np
+
+from ._dtypes import describe_allowed_dtypes, wire_dtype
+from ._errors import LocalProtocolError
+from ._limits import DEFAULT_LIMITS, Limits
+from ._messages import (
+    DataReady,
+    GetActuatorValue,
+    Hello,
+    Info,
+    Infos,
+    LegacyAxis,
+    Message,
+    SendData,
+    _EmptyMessage,
+    _PathXmlMessage,
+    _PositionMessage,
+)
+from ._values import Axis, DataActuator, DataToExport, DataWithAxes, ParameterWithPath, check_array
+
+Chunk = Union[bytes, memoryview]
+
+
+class _Writer:
+    """Accumulates header bytes and zero-copy pixel views, checking our limits."""
+
+    def __init__(self, limits: Limits) -> None:
+        self._limits = limits
+        self._chunks: List[Chunk] = []
+        self._head = bytearray()
+        self._depth = 0
+
+    def chunks(self) -> List[Chunk]:
+        if self._head:
+            self._chunks.append(bytes(self._head))
+            self._head = bytearray()
+        return self._chunks
+
+    def u32(self, number: int, field: str) -> None:
+        if not 0 <= number < 2**32:
+            raise LocalProtocolError(f"length {number} does not fit in 4 unsigned bytes", field)
+        self._head += number.to_bytes(4, "big")
+
+    def raw(self, data: bytes, field: str) -> None:
+        self.u32(len(data), field)
+        self._head += data
+
+    def string(self, text: str, field: str) -> None:
+        if not isinstance(text, str):
+            raise LocalProtocolError(f"expected a str, got {type(text).__name__} {text!r}", field)
+        data = text.encode("utf-8")
+        if len(data) > self._limits.max_string_bytes:
+            raise LocalProtocolError(
+                f"string of {len(data)} bytes exceeds max_string_bytes={self._limits.max_string_bytes}", field
+            )
+        self.raw(data, field)
+
+    def scalar(self, value: Any, field: str) -> None:
+        if isinstance(value, np.generic):
+            array = np.array([value], dtype=value.dtype)
+        elif isinstance(value, bool):
+            array = np.array([value], dtype=np.bool_)
+        elif isinstance(value, int):
+            if not -(2**63) <= value < 2**63:
+                raise LocalProtocolError(f"int {value} does not fit in a signed 64-bit scalar", field)
+            array = np.array([value], dtype="<i8")  # numpy's own default would be '<i4' on some Windows builds
+        elif isinstance(value, numbers.Real):
+            array = np.array([float(value)], dtype="<f8")
+        elif isinstance(value, numbers.Complex):
+            array = np.array([complex(value)], dtype="<c16")
+        else:
+            raise LocalProtocolError(f"expected a number, got {type(value).__name__} {value!r}", field)
+        dtype = wire_dtype(array.dtype)
+        if dtype is None:
+            raise LocalProtocolError(
+                f"dtype {array.dtype.str!r} cannot travel; allowed: {describe_allowed_dtypes()}", field
+            )
+        self.string(dtype, f"{field}.dtype")
+        self.raw(array.tobytes(), field)
+
+    def array(self, value: np.ndarray, field: str) -> None:
+        check_array(value, field)
+        if value.nbytes > self._limits.max_array_bytes:
+            raise LocalProtocolError(
+                f"array of {value.nbytes} bytes exceeds max_array_bytes={self._limits.max_array_bytes}", field
+            )
+        if value.ndim > self._limits.max_ndim:
+            raise LocalProtocolError(f"{value.ndim} dimensions exceed max_ndim={self._limits.max_ndim}", field)
+        self.string(str(wire_dtype(value.dtype)), f"{field}.dtype")
+        self.u32(value.nbytes, f"{field}.nbytes")
+        self.u32(value.ndim, f"{field}.ndim")
+        for dim in value.shape:
+            self.u32(dim, f"{field}.shape")
+        if value.nbytes:
+            contiguous = np.ascontiguousarray(value)  # a copy only for non C-contiguous input
+            self._chunks.append(bytes(self._head))
+            self._head = bytearray()
+            self._chunks.append(contiguous.reshape(-1).view(np.uint8).data)
+
+    def sequence(self, values: Any, field: str) -> None:
+        if not isinstance(values, (tuple, list)):
+            raise LocalProtocolError(f"expected a tuple or list, got {type(values).__name__}", field)
+        if len(values) > self._limits.max_list_length:
+            raise LocalProtocolError(
+                f"{len(values)} elements exceed max_list_length={self._limits.max_list_length}", field
+            )
+        self._depth += 1
+        if self._depth > self._limits.max_depth:
+            raise LocalProtocolError(f"nesting deeper than max_depth={self._limits.max_depth}", field)
+        self.u32(len(values), field)
+        for position, value in enumerate(values):
+            self.tagged(value, f"{field}[{position}]")
+        self._depth -= 1
+
+    def tagged(self, value: Any, field: str) -> None:
+        """A list element: its type tag, then the value."""
+        tag = tag_of(value, field)
+        self.string(tag, f"{field}.tag")
+        _TAGGED_WRITERS[tag](self, value, field)
+
+    def axis(self, axis: Axis, field: str) -> None:
+        self.string("Axis", f"{field}.class_name")
+        self.string(axis.label, f"{field}.label")
+        self.string(axis.units, f"{field}.units")
+        self.array(axis.data, f"{field}.data")
+        self.scalar(axis.index, f"{field}.index")
+        self.scalar(axis.spread_order, f"{field}.spread_order")
+
+    def dwa(self, dwa: DataWithAxes, field: str) -> None:
+        self.string(dwa.class_name, f"{field}.class_name")
+        self.scalar(dwa.timestamp, f"{field}.timestamp")
+        for name in ("name", "units", "source", "dim", "distribution"):
+            self.string(getattr(dwa, name), f"{field}.{name}")
+        self.sequence(dwa.data, f"{field}.data")
+        self.sequence(dwa.labels, f"{field}.labels")
+        self.string(dwa.origin, f"{field}.origin")
+        for name in ("nav_indexes", "axes", "errors"):
+            self.sequence(getattr(dwa, name), f"{field}.{name}")
+        self.sequence(tuple(dwa.extra_attributes), f"{field}.extra_attributes")
+        for name, value in dwa.extra_attributes.items():
+            self.tagged(value, f"{field}.{name}")
+
+    def dte(self, dte: DataToExport, field: str) -> None:
+        self.string("DataToExport", f"{field}.class_name")
+        self.scalar(dte.timestamp, f"{field}.timestamp")
+        self.string(dte.name, f"{field}.name")
+        self.sequence(dte.data, f"{field}.data")
+
+    def parameter(self, parameter: ParameterWithPath, field: str) -> None:
+        self.sequence(parameter.path, f"{field}.path")
+        self.string(parameter.xml, f"{field}.xml")
+
+    def position(self, position: Any, field: str) -> None:
+        if isinstance(position, DataActuator):
+            self.dwa(position, field)
+        else:
+            self.scalar(float(position), field)  # 2.x–4.0 layout: a bare float
+
+    def untagged(self, value: Any, field: str) -> None:
+        """A top-level value, written as PyMoDAQ 4.4's ``Serializer(value).to_bytes()`` does."""
+        _TAGGED_WRITERS[tag_of(value, field)](self, value, field)
+
+
+def tag_of(value: Any, field: str) -> str:
+    """The list tag PyMoDAQ 4.4 gives a value (``type_and_object_serialization``)."""
+    if isinstance(value, DataWithAxes):
+        return "dwa"
+    if isinstance(value, Axis):
+        return "axis"
+    if isinstance(value, np.ndarray):
+        return "array"
+    if isinstance(value, bytes):
+        return "bytes"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, (bool, np.bool_)):
+        return "bool"
+    if isinstance(value, (numbers.Number, np.number)):
+        return "scalar"
+    if isinstance(value, (tuple, list)):
+        return "list"
+    if isinstance(value, ParameterWithPath):
+        return "parameter"
+    if isinstance(value, DataToExport):
+        return "dte"
+    raise LocalProtocolError(
+        f"a {type(value).__name__} cannot travel; expected a number, str, bytes, numpy array, "
+        "list, Axis, DataWithAxes, DataToExport or ParameterWithPath",
+        field,
+    )
+
+
+_TAGGED_WRITERS: Dict[str, Callable[[_Writer, Any, str], None]] = {
+    "scalar": _Writer.scalar,
+    "bool": _Writer.scalar,
+    "string": _Writer.string,
+    "bytes": lambda writer, value, field: writer.raw(value, field),
+    "array": _Writer.array,
+    "list": _Writer.sequence,
+    "axis": _Writer.axis,
+    "dwa": _Writer.dwa,
+    "dte": _Writer.dte,
+    "parameter": _Writer.parameter,
+}
+
+
+def encode_value(value: Any, limits: Limits = DEFAULT_LIMITS) -> List[Chunk]:
+    """Encode one value as PyMoDAQ 4.4's ``Serializer(value).to_bytes()`` does.
+
+    Strings become STR, numbers SCAL, arrays ARR, tuples and lists LIST, and Axis,
+    DataWithAxes and DataToExport their object layouts.
+
+    Raises:
+        LocalProtocolError: the value cannot travel or exceeds ``limits``.
+    """
+    writer = _Writer(limits)
+    writer.untagged(value, type(value).__name__)
+    return writer.chunks()
+
+
+def encode_message(message: Message, limits: Limits = DEFAULT_LIMITS) -> List[Chunk]:
+    """Encode a message: its command string, then its payload.
+
+    Positions given as floats and ``Done`` data given as a tuple use the 2.x–4.0
+    layout; DataActuator and DataToExport use the 4.4 one.
+
+    Raises:
+        LocalProtocolError: the message cannot travel or exceeds ``limits``.
+    """
+    writer = _Writer(limits)
+    name = type(message).__name__
+    writer.string(message.command, f"{name}.command")
+    if isinstance(message, _PositionMessage):
+        writer.position(message.position, f"{name}.position")
+    elif isinstance(message, _PathXmlMessage):
+        writer.sequence(message.path, f"{name}.path")
+        writer.string(message.xml, f"{name}.xml")
+    elif isinstance(message, Infos):
+        writer.string(message.xml, f"{name}.xml")
+    elif isinstance(message, Info):
+        writer.string(message.name, f"{name}.name")
+        writer.string(message.value, f"{name}.value")
+    elif isinstance(message, DataReady):
+        if isinstance(message.data, DataToExport):
+            writer.dte(message.data, f"{name}.data")
+        else:
+            writer.sequence(message.data, f"{name}.data")
+    elif isinstance(message, LegacyAxis):
+        writer.array(message.data, f"{name}.data")
+        writer.string(message.label, f"{name}.label")
+        writer.string(message.units, f"{name}.units")
+    elif not isinstance(message, (Hello, SendData, GetActuatorValue, _EmptyMessage)):
+        raise LocalProtocolError(f"not a protocol message: {type(message).__name__}", "message")
+    return writer.chunks()
+
+
+def join_chunks(chunks: List[Chunk]) -> bytes:
+    """All chunks as one bytes object (copies the pixels: for tests and small messages)."""
+    return b"".join(chunks)
