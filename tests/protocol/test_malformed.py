@@ -128,7 +128,9 @@ def test_message_size_limit_counts_the_whole_message():
     limits = Limits(max_message_bytes=150, max_array_bytes=1000)
     data = join_chunks(encode_message(MoveDone(DataActuator.of(1.0, timestamp=1.0))))
     assert len(data) > 150
-    assert decode_messages(data[:], limits=Limits(max_message_bytes=len(data))) == [MoveDone(DataActuator.of(1.0, timestamp=1.0))]
+    assert decode_messages(data, limits=Limits(max_message_bytes=len(data))) == [
+        MoveDone(DataActuator.of(1.0, timestamp=1.0))
+    ]
     with pytest.raises(LimitExceededError, match="max_message_bytes=150"):
         decode_messages(data, limits=limits)
 
@@ -149,7 +151,7 @@ def test_messages_before_an_error_are_delivered_then_the_error():
 
 def drain_until_error(decoder: MessageDecoder) -> list[object]:
     items = []
-    with pytest.raises(RemoteProtocolError, match="unknown command 'garbage!'"):  # noqa: PT012
+    with pytest.raises(RemoteProtocolError, match="unknown command 'garbage!'"):
         while True:
             item = decoder.next_message()
             assert item is not None, "the error must come after the good messages"

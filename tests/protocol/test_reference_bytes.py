@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 
 from pymodaq_plugins_scopeone.protocol import (
+    ClientType,
     DataActuator,
     DataReady,
     DataToExport,
     DataWithAxes,
     Hello,
-    ClientType,
     SendData,
     decode_value,
     encode_message,
@@ -61,13 +61,13 @@ VALUES = [
 def test_primitive_encodes_to_reference_bytes_and_decodes_back_every_way(value, kind, hex_bytes):
     data = h(hex_bytes)
     assert join_chunks(encode_value(value)) == data
-    for decoded in decode_every_way(data, kind) + [recv_into_way(data, kind)]:
+    for decoded in [*decode_every_way(data, kind), recv_into_way(data, kind)]:
         assert len(decoded) == 1
         assert values_equal(decoded[0], value) or decoded[0] == value
 
 
 def test_scalars_keep_their_dtype_so_they_encode_back_identically():
-    for value, kind, hex_bytes in VALUES:
+    for _, kind, hex_bytes in VALUES:
         if kind == "scalar":
             assert join_chunks(encode_value(decode_value(h(hex_bytes), "scalar"))) == h(hex_bytes)
 
@@ -138,7 +138,7 @@ def test_data_to_export_matches_the_annotated_232_byte_reference():
     data = h(DTE_232)
     assert len(data) == 232
     assert join_chunks(encode_value(mock_dte())) == data
-    for decoded in decode_every_way(data, "dte") + [recv_into_way(data, "dte")]:
+    for decoded in [*decode_every_way(data, "dte"), recv_into_way(data, "dte")]:
         assert decoded == [mock_dte()]
 
 
@@ -150,5 +150,5 @@ def test_grab_exchange_bytes_and_trailing_messages():
     hello = join_chunks(encode_message(Hello(ClientType.GRABBER)))
     stream = hello + reply + grab + reply  # trailing messages after each one
     expected = [Hello(ClientType.GRABBER), DataReady(mock_dte()), SendData("2D"), DataReady(mock_dte())]
-    for decoded in decode_every_way(stream) + [recv_into_way(stream)]:
+    for decoded in [*decode_every_way(stream), recv_into_way(stream)]:
         assert decoded == expected

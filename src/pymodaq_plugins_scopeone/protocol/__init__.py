@@ -45,6 +45,7 @@ from ._messages import (
     SetInfo,
     StopMotion,
 )
+from ._pool import ArrayPool
 from ._values import (
     Axis,
     DataActuator,
@@ -60,6 +61,7 @@ from ._values import (
 __all__ = [
     "COMMAND_SENDERS",
     "DEFAULT_LIMITS",
+    "ArrayPool",
     "Axis",
     "Chunk",
     "ClientType",

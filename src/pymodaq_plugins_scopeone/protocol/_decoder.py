@@ -30,29 +30,30 @@ from typing import Any, Callable, Deque, Generic, Optional, TypeVar, Union
 from ._errors import ProtocolError, RemoteProtocolError
 from ._limits import DEFAULT_LIMITS, Limits
 from ._messages import Message, Sender
-from ._parse import TAGGED_PARSERS, Context, Parser, Peek, ReadInto, read_message
+from ._parse import TAGGED_PARSERS, Allocate, Need, Parser, Reader, ReadInto, Request, read_message
 
 T = TypeVar("T")
 Buffer = Union[bytes, bytearray, memoryview]
-_COMPACT_AT = 1 << 16
 
 
 class IncrementalDecoder(Generic[T]):
     """Runs one parser per item over a byte stream; see the module docstring."""
 
-    def __init__(self, start: Callable[[Context], Parser[T]], limits: Limits, sender: Optional[Sender]) -> None:
+    def __init__(
+        self,
+        start: Callable[[Reader], Parser[T]],
+        limits: Limits,
+        sender: Optional[Sender],
+        allocate: Optional[Allocate] = None,
+    ) -> None:
         self._start = start
-        self._limits = limits
-        self._sender = sender
-        self._buffer = bytearray()
-        self._offset = 0
+        self._reader = Reader(limits, sender, allocate)
         self._ready: Deque[T] = deque()
         self._error: Optional[ProtocolError] = None
-        self._received = 0  # bytes of the current item consumed so far
         self._filled = 0  # bytes of the current ReadInto target written so far
-        self._parser: Parser[T] = start(Context(limits, sender))
-        self._request: Any = None
-        self._resume(None)
+        self._parser: Parser[T] = start(self._reader)
+        self._request: Request = Need(0)
+        self._resume()
 
     # -- input ---------------------------------------------------------------------
     def feed(self, data: Buffer) -> None:
@@ -60,25 +61,23 @@ class IncrementalDecoder(Generic[T]):
         self._raise_if_failed()
         view = memoryview(data).cast("B")
         offset = 0
-        while True:
-            self._run()
-            if self._error is not None or offset == len(view):
-                return
-            if isinstance(self._request, ReadInto):  # and nothing is buffered: copy straight in
-                target = self._request.view
-                count = min(len(target) - self._filled, len(view) - offset)
-                target[self._filled : self._filled + count] = view[offset : offset + count]
+        while self._error is None and offset < len(view):
+            target = self.receive_buffer()
+            if target is not None:  # pixels, with nothing buffered before them: copy straight in
+                count = min(len(target), len(view) - offset)
+                target[:count] = view[offset : offset + count]
                 offset += count
                 self._advance_into(count)
-            else:  # header bytes: buffer just what the pending request lacks
-                count = min(self._request.size - self._available(), len(view) - offset)
-                self._buffer += view[offset : offset + count]
-                offset += count
+            else:  # headers: buffer the rest; the parsers take it without leaving their stack
+                self._reader.buffer += view[offset:]
+                offset = len(view)
+            self._run()
 
     def receive_buffer(self) -> Optional[memoryview]:
         """The unfilled bytes of the array being received, when the caller may fill them directly."""
-        if self._error is None and isinstance(self._request, ReadInto) and not self._available():
-            return self._request.view[self._filled :]
+        request = self._request
+        if self._error is None and isinstance(request, ReadInto) and not self._reader.available:
+            return request.view[self._filled :]
         return None
 
     def received_into(self, count: int) -> None:
@@ -104,7 +103,7 @@ class IncrementalDecoder(Generic[T]):
     @property
     def in_message(self) -> bool:
         """True when part of an item has been received but not all of it."""
-        return self._received + self._available() > 0
+        return self._reader.consumed + self._reader.available > 0
 
     @property
     def failed(self) -> bool:
@@ -119,62 +118,56 @@ class IncrementalDecoder(Generic[T]):
         """
         self._raise_if_failed()
         if self.in_message:
-            raise RemoteProtocolError(
-                f"connection closed in the middle of a message, after {self._received + self._available()} of its bytes"
-            )
+            received = self._reader.consumed + self._reader.available
+            raise RemoteProtocolError(f"connection closed in the middle of a message, after {received} of its bytes")
 
     # -- driving the parser ----------------------------------------------------------
-    def _available(self) -> int:
-        return len(self._buffer) - self._offset
-
-    def _take(self, size: int) -> bytes:
-        data = bytes(self._buffer[self._offset : self._offset + size])
-        self._consume(size)
-        self._received += size
-        return data
-
-    def _consume(self, size: int) -> None:
-        self._offset += size
-        if self._offset >= _COMPACT_AT and self._offset * 2 >= len(self._buffer):
-            del self._buffer[: self._offset]
-            self._offset = 0
-
     def _run(self) -> None:
-        """Answer the parser's requests from buffered bytes for as long as possible."""
+        """Resume the parser for as long as the buffered input lets it go on."""
+        reader = self._reader
         while self._error is None:
-            request, available = self._request, self._available()
+            request = self._request
             if isinstance(request, ReadInto):
-                if not available:
-                    return
-                count = min(len(request.view) - self._filled, available)
-                request.view[self._filled : self._filled + count] = self._buffer[self._offset : self._offset + count]
-                self._consume(count)
-                self._advance_into(count)
-            elif available < request.size:
-                return
-            elif isinstance(request, Peek):
-                self._resume(bytes(self._buffer[self._offset : self._offset + request.size]))
+                if not reader.available:
+                    break
+                self._advance_into(reader.take_into(request.view[self._filled :]), direct=False)
+            elif reader.available >= request.size:
+                self._resume()
+                self._check_progress()
             else:
-                self._resume(self._take(request.size))
+                break
+        reader.compact()
 
-    def _advance_into(self, count: int) -> None:
-        self._received += count
+    def _check_progress(self) -> None:
+        """A parser always takes what it can: waiting for bytes already buffered would spin forever."""
+        waiting, available = self._request, self._reader.available
+        if self._error is None and isinstance(waiting, Need) and waiting.size <= available:
+            raise RuntimeError(f"decoder bug: waiting for {waiting.size} bytes with {available} buffered")
+
+    def _advance_into(self, count: int, direct: bool = True) -> None:
+        """``count`` more bytes of the current array were written, directly or from the buffer."""
         self._filled += count
+        if direct:
+            self._reader.consumed += count
         request = self._request
         if isinstance(request, ReadInto) and self._filled == len(request.view):
             self._filled = 0
-            self._resume(None)
+            self._resume()
 
-    def _resume(self, value: Optional[bytes]) -> None:
-        try:
-            self._request = self._parser.send(value)
-        except StopIteration as done:
-            self._ready.append(done.value)
-            self._received = 0
-            self._parser = self._start(Context(self._limits, self._sender))
-            self._resume(None)
-        except ProtocolError as error:
-            self._error = error if isinstance(error, RemoteProtocolError) else RemoteProtocolError(str(error))
+    def _resume(self) -> None:
+        while True:
+            try:
+                self._request = self._parser.send(None)
+                return
+            except StopIteration as done:
+                item = done.value
+            except ProtocolError as error:
+                self._error = error if isinstance(error, RemoteProtocolError) else RemoteProtocolError(str(error))
+                return
+            # Outside the except block, so no later exception chains to (and pins) this item.
+            self._ready.append(item)
+            self._reader.start_message()
+            self._parser = self._start(self._reader)
 
     def _raise_if_failed(self) -> None:
         if self._error is not None:
@@ -188,10 +181,14 @@ class MessageDecoder(IncrementalDecoder[Message]):
         sender: who sends the stream; commands the other side sends are refused.
             None accepts the whole vocabulary.
         limits: size limits checked before anything is allocated.
+        allocate: where received arrays come from (``np.empty`` by default); an
+            :class:`ArrayPool` recycles frames that nobody holds any more.
     """
 
-    def __init__(self, sender: Optional[Sender] = None, limits: Limits = DEFAULT_LIMITS) -> None:
-        super().__init__(read_message, limits, sender)
+    def __init__(
+        self, sender: Optional[Sender] = None, limits: Limits = DEFAULT_LIMITS, allocate: Optional[Allocate] = None
+    ) -> None:
+        super().__init__(read_message, limits, sender, allocate)
 
 
 class ValueDecoder(IncrementalDecoder[Any]):
@@ -206,7 +203,7 @@ class ValueDecoder(IncrementalDecoder[Any]):
         if kind not in TAGGED_PARSERS:
             raise ValueError(f"unknown kind {kind!r}; expected one of {', '.join(TAGGED_PARSERS)}")
         parse = TAGGED_PARSERS[kind]
-        super().__init__(lambda ctx: parse(ctx, kind), limits, None)
+        super().__init__(lambda reader: parse(reader, kind), limits, None)
 
 
 def decode_value(data: Buffer, kind: str, limits: Limits = DEFAULT_LIMITS) -> Any:

@@ -8,6 +8,8 @@ which ``np.dtype`` would otherwise build from peer input).
 
 from __future__ import annotations
 
+from typing import Any, Dict, Optional
+
 import numpy as np
 
 ALLOWED_ITEMSIZES = {
@@ -38,7 +40,12 @@ def describe_allowed_dtypes() -> str:
     return _ALLOWED_TEXT
 
 
-def wire_dtype(dtype: np.dtype[np.generic]) -> str | None:
+_WIRE_DTYPES: Dict[np.dtype[Any], Optional[str]] = {}
+
+
+def wire_dtype(dtype: np.dtype[Any]) -> str | None:
     """Return the wire string of an allowed dtype (as PyMoDAQ writes it), else None."""
-    text: str = dtype.descr[0][1] if dtype.fields is None else ""
-    return text if parse_dtype(text) is not None else None
+    if dtype not in _WIRE_DTYPES:  # dtype.descr is slow: remember the few dtypes we meet
+        text: str = dtype.descr[0][1] if dtype.fields is None else ""
+        _WIRE_DTYPES[dtype] = text if parse_dtype(text) is not None else None
+    return _WIRE_DTYPES[dtype]

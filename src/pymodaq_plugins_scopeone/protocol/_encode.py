@@ -20,6 +20,7 @@ List tags: ``scalar``, ``bool``, ``string``, ``bytes``, ``array``, ``list``, ``a
 from __future__ import annotations
 
 import numbers
+import struct
 from typing import Any, Callable, Dict, List, Union
 
 import numpy as np
@@ -43,6 +44,25 @@ from ._messages import (
 from ._values import Axis, DataActuator, DataToExport, DataWithAxes, ParameterWithPath, check_array
 
 Chunk = Union[bytes, memoryview]
+_BOOL, _INT64, _FLOAT64, _COMPLEX128 = (np.dtype(text) for text in ("|b1", "<i8", "<f8", "<c16"))
+_pack_int64 = struct.Struct("<q").pack
+_pack_float64 = struct.Struct("<d").pack
+_pack_complex128 = struct.Struct("<dd").pack
+_STR_CACHE: Dict[str, bytes] = {}
+_STR_CACHE_MAX_TEXT, _STR_CACHE_MAX_ENTRIES = 64, 4096
+
+
+def encoded_str(text: str) -> bytes:
+    """STR(text): U32 length + UTF-8; short strings (names, tags, dtypes) are remembered."""
+    encoded = _STR_CACHE.get(text)
+    if encoded is None:
+        data = text.encode("utf-8")
+        if len(data) >= 2**32:
+            raise LocalProtocolError(f"string of {len(data)} bytes does not fit a 4-byte length")
+        encoded = len(data).to_bytes(4, "big") + data
+        if len(text) <= _STR_CACHE_MAX_TEXT and len(_STR_CACHE) < _STR_CACHE_MAX_ENTRIES:
+            _STR_CACHE[text] = encoded
+    return encoded
 
 
 class _Writer:
@@ -72,35 +92,33 @@ class _Writer:
     def string(self, text: str, field: str) -> None:
         if not isinstance(text, str):
             raise LocalProtocolError(f"expected a str, got {type(text).__name__} {text!r}", field)
-        data = text.encode("utf-8")
-        if len(data) > self._limits.max_string_bytes:
+        encoded = encoded_str(text)
+        if len(encoded) - 4 > self._limits.max_string_bytes:
             raise LocalProtocolError(
-                f"string of {len(data)} bytes exceeds max_string_bytes={self._limits.max_string_bytes}", field
+                f"string of {len(encoded) - 4} bytes exceeds max_string_bytes={self._limits.max_string_bytes}", field
             )
-        self.raw(data, field)
+        self._head += encoded
 
     def scalar(self, value: Any, field: str) -> None:
         if isinstance(value, np.generic):
-            array = np.array([value], dtype=value.dtype)
+            dtype, raw = value.dtype, value.tobytes()
         elif isinstance(value, bool):
-            array = np.array([value], dtype=np.bool_)
+            dtype, raw = _BOOL, bytes((value,))
         elif isinstance(value, int):
             if not -(2**63) <= value < 2**63:
                 raise LocalProtocolError(f"int {value} does not fit in a signed 64-bit scalar", field)
-            array = np.array([value], dtype="<i8")  # numpy's own default would be '<i4' on some Windows builds
+            dtype, raw = _INT64, _pack_int64(value)  # numpy's own default is '<i4' on some Windows builds
         elif isinstance(value, numbers.Real):
-            array = np.array([float(value)], dtype="<f8")
+            dtype, raw = _FLOAT64, _pack_float64(float(value))
         elif isinstance(value, numbers.Complex):
-            array = np.array([complex(value)], dtype="<c16")
+            dtype, raw = _COMPLEX128, _pack_complex128(value.real, value.imag)
         else:
             raise LocalProtocolError(f"expected a number, got {type(value).__name__} {value!r}", field)
-        dtype = wire_dtype(array.dtype)
-        if dtype is None:
-            raise LocalProtocolError(
-                f"dtype {array.dtype.str!r} cannot travel; allowed: {describe_allowed_dtypes()}", field
-            )
-        self.string(dtype, f"{field}.dtype")
-        self.raw(array.tobytes(), field)
+        text = wire_dtype(dtype)
+        if text is None:
+            raise LocalProtocolError(f"dtype {dtype.str!r} cannot travel; allowed: {describe_allowed_dtypes()}", field)
+        self._head += encoded_str(text)
+        self.raw(raw, field)
 
     def array(self, value: np.ndarray, field: str) -> None:
         check_array(value, field)
