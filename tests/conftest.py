@@ -1,0 +1,28 @@
+"""Shared pytest fixtures."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+try:
+    from side_env import REQUIRE_VARIABLE, ensure_side_python, side_env_unavailable_reason
+except ImportError:  # tests/ is a package: import the helper by its qualified name
+    from tests.side_env import REQUIRE_VARIABLE, ensure_side_python, side_env_unavailable_reason
+
+
+@pytest.fixture(scope="session")
+def side_python() -> Path:
+    """Python of the PyMoDAQ 4.4.11 side environment, built on first use (see tests/side_env.py).
+
+    Skips the test when the environment cannot be built, or fails if SCOPEONE_REQUIRE_SIDE_ENV=1.
+    """
+    python = ensure_side_python()
+    if python is None:
+        reason = f"PyMoDAQ 4.4.11 side environment unavailable: {side_env_unavailable_reason()}"
+        if os.environ.get(REQUIRE_VARIABLE) == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return python
