@@ -1,11 +1,24 @@
-"""Shared pytest fixtures."""
+"""Shared pytest fixtures; PyMoDAQ is sandboxed before any test imports it."""
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 from pathlib import Path
 
 import pytest
+
+try:
+    import pymodaq_sandbox
+except ImportError:  # tests/ is a package
+    from tests import pymodaq_sandbox
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+PYMODAQ_SANDBOX = pymodaq_sandbox.install()
+# Registered before PyMoDAQ is imported, so it runs after PyMoDAQ's own exit handlers
+# (which save configuration files into the sandbox).
+atexit.register(shutil.rmtree, PYMODAQ_SANDBOX, ignore_errors=True)
 
 try:
     from side_env import REQUIRE_VARIABLE, ensure_side_python, side_env_unavailable_reason

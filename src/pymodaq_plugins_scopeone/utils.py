@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from pymodaq_utils.config import BaseConfig, USER
+from pymodaq_utils.config import BaseConfig
 
 SHORT_PLUGIN_NAME = "scopeone"
 DEFAULT_TCP_PORT = 6341
