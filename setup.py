@@ -40,7 +40,7 @@ setup(
     entry_points={
         "pymodaq.plugins": [f"{SHORT_NAME} = {PACKAGE}"],
         "pymodaq.instruments": [f"{SHORT_NAME} = {PACKAGE}"],
-        "console_scripts": [],
+        "console_scripts": ["scopeone-sim = pymodaq_plugins_scopeone.simulator._cli:main"],
     },
     classifiers=[
         "Programming Language :: Python :: 3",
