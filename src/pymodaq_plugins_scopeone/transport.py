@@ -13,8 +13,10 @@ receive buffer) and sent as memoryviews of the caller's array: no copy here.
 from __future__ import annotations
 
 import contextlib
+import selectors
 import socket
 import sys
+import threading
 import time
 from typing import List, Optional, Tuple
 
@@ -87,7 +89,8 @@ class MessageStream:
         stall_timeout_s: longest wait for the next bytes of a message already begun,
             and for the peer to accept the next bytes we send.
 
-    Not thread-safe: one thread receives; sends from several threads need a lock.
+    One thread may receive while another sends (the socket is non-blocking and each
+    direction waits on its own selector); sends from several threads are serialised.
     """
 
     def __init__(
@@ -98,10 +101,16 @@ class MessageStream:
         allocate: Optional[Allocate] = None,
         stall_timeout_s: float = DEFAULT_STALL_TIMEOUT_S,
     ) -> None:
-        self._sock = sock  # every wait below sets its own socket timeout
+        sock.setblocking(False)  # every wait below is a selector wait with a timeout
+        self._sock = sock
         self._decoder = MessageDecoder(sender, limits, allocate or ArrayPool())
         self._stall_timeout_s = stall_timeout_s
         self._scratch = bytearray(RECEIVE_CHUNK)
+        self._readable = selectors.DefaultSelector()
+        self._readable.register(sock, selectors.EVENT_READ)
+        self._writable = selectors.DefaultSelector()
+        self._writable.register(sock, selectors.EVENT_WRITE)
+        self._send_lock = threading.Lock()
         self._closed = False
         self.peer = _peer_name(sock)
 
@@ -135,12 +144,13 @@ class MessageStream:
     def _receive_some(self, timeout_s: float) -> bool:
         """Receive what has arrived within ``timeout_s``; False if nothing did."""
         view = self._decoder.receive_buffer()
-        self._sock.settimeout(max(timeout_s, 1e-6))
         try:
+            if not self._readable.select(timeout_s):
+                return False
             count = self._sock.recv_into(self._scratch if view is None else view)
-        except socket.timeout:
-            return False
-        except OSError as error:
+        except BlockingIOError:
+            return False  # readiness without data (spurious wake-up): the caller waits again
+        except (OSError, ValueError) as error:  # ValueError: closed by another thread
             raise ConnectionLost(f"{self.peer}: {error}") from error
         if count == 0:
             try:
@@ -166,13 +176,26 @@ class MessageStream:
 
     def send_chunks(self, chunks: List[Chunk]) -> None:
         """Send encoded chunks in order (see :func:`~.protocol.encode_message`)."""
-        self._sock.settimeout(self._stall_timeout_s)
-        try:
+        with self._send_lock:
             for chunk in chunks:
-                self._sock.sendall(chunk)
-        except socket.timeout as error:
-            raise TransportTimeout(f"{self.peer} stopped reading for {self._stall_timeout_s:g} s") from error
-        except OSError as error:
+                self._send_all(memoryview(chunk).cast("B"))
+
+    def _send_all(self, view: memoryview) -> None:
+        while view:
+            try:
+                sent = self._sock.send(view)
+            except BlockingIOError:
+                sent = 0
+            except (OSError, ValueError) as error:
+                raise ConnectionLost(f"{self.peer}: {error}") from error
+            view = view[sent:]
+            if view and not sent and not self._wait_writable():
+                raise TransportTimeout(f"{self.peer} stopped reading for {self._stall_timeout_s:g} s")
+
+    def _wait_writable(self) -> bool:
+        try:
+            return bool(self._writable.select(self._stall_timeout_s))
+        except (OSError, ValueError) as error:
             raise ConnectionLost(f"{self.peer}: {error}") from error
 
     # -- lifetime --------------------------------------------------------------------
@@ -190,6 +213,8 @@ class MessageStream:
         self._closed = True
         with contextlib.suppress(OSError):  # already disconnected
             self._sock.shutdown(socket.SHUT_RDWR)
+        self._readable.close()
+        self._writable.close()
         self._sock.close()
 
 

@@ -143,3 +143,30 @@ def test_close_is_idempotent_and_keepalive_is_on():
         stream.close()
         stream.close()
         assert stream.closed
+
+
+def test_one_thread_may_send_while_another_receives_on_the_same_stream():
+    """Both ends stream frames at each other at once: no deadlock, nothing lost or mixed."""
+    count = 12
+    with tcp_pair() as (client, server):
+        ends = [MessageStream(client, None), MessageStream(server, None)]
+        received: dict = {0: [], 1: []}
+
+        def pump(index: int) -> None:
+            for value in range(count):
+                ends[index].send(frame_message(100 * index + value))
+
+        def drain_end(index: int) -> None:
+            while len(received[index]) < count:
+                message = ends[index].receive(timeout_s=5)
+                assert message is not None
+                received[index].append(int(message.data.data[0].data[0][0, 0]))
+
+        threads = [threading.Thread(target=f, args=(i,), daemon=True) for i in (0, 1) for f in (pump, drain_end)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        assert not any(thread.is_alive() for thread in threads)
+        assert received[0] == [100 + v for v in range(count)]
+        assert received[1] == list(range(count))
