@@ -22,6 +22,7 @@ from typing import List, Optional, Tuple
 
 from .protocol import (
     DEFAULT_LIMITS,
+    Allocate,
     ArrayPool,
     Chunk,
     Limits,
@@ -32,7 +33,6 @@ from .protocol import (
     Sender,
     encode_message,
 )
-from .protocol._parse import Allocate
 
 RECEIVE_CHUNK = 1 << 16
 DEFAULT_STALL_TIMEOUT_S = 10.0

@@ -46,6 +46,7 @@ from ._messages import (
     StopMotion,
 )
 from ._pool import ArrayPool
+from ._reader import Allocate
 from ._values import (
     Axis,
     DataActuator,
@@ -61,6 +62,7 @@ from ._values import (
 __all__ = [
     "COMMAND_SENDERS",
     "DEFAULT_LIMITS",
+    "Allocate",
     "ArrayPool",
     "Axis",
     "Chunk",

@@ -30,7 +30,9 @@ from typing import Any, Callable, Deque, Generic, Optional, TypeVar, Union
 from ._errors import ProtocolError, RemoteProtocolError
 from ._limits import DEFAULT_LIMITS, Limits
 from ._messages import Message, Sender
-from ._parse import TAGGED_PARSERS, Allocate, Need, Parser, Reader, ReadInto, Request, read_message
+from ._parse import TAGGED_PARSERS
+from ._parse_messages import read_message
+from ._reader import Allocate, Need, Parser, Reader, ReadInto, Request
 
 T = TypeVar("T")
 Buffer = Union[bytes, bytearray, memoryview]
