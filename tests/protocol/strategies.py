@@ -7,6 +7,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from pymodaq_plugins_scopeone.protocol import (
+    AuthChallenge,
+    AuthResponse,
     Axis,
     ClientType,
     DataActuator,
@@ -163,4 +165,6 @@ messages = st.one_of(
     dtes().map(DataReady),
     st.lists(values(1), max_size=3).map(lambda items: DataReady(tuple(items))),
     st.builds(LegacyAxis, st.sampled_from(["x", "y"]), arrays(max_dims=1), texts, texts),
+    st.text("0123456789abcdef", min_size=64, max_size=64).map(AuthChallenge),
+    st.text("0123456789abcdef", min_size=64, max_size=64).map(AuthResponse),
 )

@@ -7,6 +7,9 @@ import pytest
 
 from pymodaq_plugins_scopeone.protocol import (
     COMMAND_SENDERS,
+    AuthChallenge,
+    AuthResponse,
+    ClientType,
     DataActuator,
     DataReady,
     DataToExport,
@@ -19,9 +22,12 @@ from pymodaq_plugins_scopeone.protocol import (
     PositionIs,
     Sender,
     SetInfo,
+    auth_digest,
     decode_messages,
+    digest_matches,
     encode_message,
     join_chunks,
+    new_nonce,
     values_equal,
 )
 
@@ -101,8 +107,9 @@ def test_set_info_carries_a_path_and_one_parameter_xml():
 def test_the_vocabulary_is_complete_and_directed():
     client = {"GRABBER", "ACTUATOR", "Infos", "Info_xml", "Info", "Done", "position_is", "move_done", "Quit"}
     server = {"Send Data 0D", "Send Data 1D", "Send Data 2D", "Send Data ND", "move_abs", "move_rel"}
-    server |= {"move_home", "get_actuator_value", "check_position", "stop_motion", "set_info"}
-    assert {name for name, side in COMMAND_SENDERS.items() if side is Sender.CLIENT} == client | {"x_axis", "y_axis"}
+    server |= {"move_home", "get_actuator_value", "check_position", "stop_motion", "set_info", "auth_challenge"}
+    client |= {"x_axis", "y_axis", "auth_response"}
+    assert {name for name, side in COMMAND_SENDERS.items() if side is Sender.CLIENT} == client
     assert {name for name, side in COMMAND_SENDERS.items() if side is Sender.SERVER} == server
 
 
@@ -122,3 +129,20 @@ def test_labels_are_padded_as_pymodaq_does_and_dim_derived():
     assert dwa.labels == ("first", "CH01")
     assert dwa.dim == "Data2D"
     assert DataActuator.of(3.0).dim == "Data0D"
+
+
+def test_auth_answer_is_the_documented_hmac_and_travels_as_hex():
+    import hashlib
+    import hmac
+
+    nonce = "ab" * 32
+    expected = hmac.new(b"secret", f"pymodaq_plugins_scopeone auth v1|GRABBER|{nonce}".encode(), hashlib.sha256)
+    assert auth_digest(b"secret", nonce, ClientType.GRABBER) == expected.hexdigest()
+    assert digest_matches(b"secret", nonce, ClientType.GRABBER, expected.hexdigest())
+    assert not digest_matches(b"secret", nonce, ClientType.ACTUATOR, expected.hexdigest())
+    assert not digest_matches(b"other", nonce, ClientType.GRABBER, expected.hexdigest())
+    assert new_nonce() != new_nonce() and len(new_nonce()) == 64
+    stream = join_chunks(encode_message(AuthChallenge(nonce))) + join_chunks(encode_message(AuthResponse("0" * 64)))
+    assert decode_messages(stream) == [AuthChallenge(nonce), AuthResponse("0" * 64)]
+    with pytest.raises(LocalProtocolError, match=r"AuthResponse\.digest: expected 64 lowercase hex digits"):
+        AuthResponse("XYZ")

@@ -12,6 +12,7 @@ Encoding::
 Decoding: see :class:`MessageDecoder`.
 """
 
+from ._auth import auth_digest, digest_matches, new_nonce
 from ._decoder import IncrementalDecoder, MessageDecoder, ValueDecoder, decode_messages, decode_value
 from ._dtypes import parse_dtype, wire_dtype
 from ._encode import Chunk, encode_message, encode_value, join_chunks, tag_of
@@ -25,6 +26,8 @@ from ._errors import (
 from ._limits import DEFAULT_LIMITS, Limits
 from ._messages import (
     COMMAND_SENDERS,
+    AuthChallenge,
+    AuthResponse,
     ClientType,
     DataReady,
     GetActuatorValue,
@@ -64,6 +67,8 @@ __all__ = [
     "DEFAULT_LIMITS",
     "Allocate",
     "ArrayPool",
+    "AuthChallenge",
+    "AuthResponse",
     "Axis",
     "Chunk",
     "ClientType",
@@ -101,11 +106,14 @@ __all__ = [
     "StopMotion",
     "ValueDecoder",
     "WireValue",
+    "auth_digest",
     "decode_messages",
     "decode_value",
+    "digest_matches",
     "encode_message",
     "encode_value",
     "join_chunks",
+    "new_nonce",
     "parse_dtype",
     "tag_of",
     "values_equal",

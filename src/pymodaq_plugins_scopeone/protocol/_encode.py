@@ -29,6 +29,8 @@ from ._dtypes import describe_allowed_dtypes, wire_dtype
 from ._errors import LocalProtocolError
 from ._limits import DEFAULT_LIMITS, Limits
 from ._messages import (
+    AuthChallenge,
+    AuthResponse,
     DataReady,
     GetActuatorValue,
     Hello,
@@ -287,6 +289,10 @@ def encode_message(message: Message, limits: Limits = DEFAULT_LIMITS) -> List[Ch
             writer.dte(message.data, f"{name}.data")
         else:
             writer.sequence(message.data, f"{name}.data")
+    elif isinstance(message, AuthChallenge):
+        writer.string(message.nonce, f"{name}.nonce")
+    elif isinstance(message, AuthResponse):
+        writer.string(message.digest, f"{name}.digest")
     elif isinstance(message, LegacyAxis):
         writer.array(message.data, f"{name}.data")
         writer.string(message.label, f"{name}.label")

@@ -22,6 +22,8 @@ move_home           server      none
 get_actuator_value  server      none (``check_position`` up to 3.6.2 and in 4.4's docs)
 stop_motion         server      none
 set_info            server      LIST(path) + STR(xml of one parameter)
+auth_challenge      server      STR(nonce, hex) — this package's extension, see _auth.py
+auth_response       client      STR(HMAC-SHA256, hex) — this package's extension
 ==================  ==========  =========================================================
 """
 
@@ -263,6 +265,37 @@ class LegacyAxis(WireValue):
         return f"{self.axis}_axis"
 
 
+def _check_hex(value: object, name: str, size: int) -> None:
+    if not isinstance(value, str) or len(value) != size or value.strip("0123456789abcdef"):
+        raise LocalProtocolError(f"expected {size} lowercase hex digits, got {value!r}", name)
+
+
+@dataclass(frozen=True, eq=False)
+class AuthChallenge(WireValue):
+    """``auth_challenge``: the server's one-time nonce, when it requires a shared secret."""
+
+    nonce: str
+
+    def __post_init__(self) -> None:
+        _check_hex(self.nonce, "AuthChallenge.nonce", AUTH_HEX_DIGITS)
+
+    command = "auth_challenge"
+
+
+@dataclass(frozen=True, eq=False)
+class AuthResponse(WireValue):
+    """``auth_response``: the client's HMAC-SHA256 of the challenge (see ``_auth.py``)."""
+
+    digest: str
+
+    def __post_init__(self) -> None:
+        _check_hex(self.digest, "AuthResponse.digest", AUTH_HEX_DIGITS)
+
+    command = "auth_response"
+
+
+AUTH_HEX_DIGITS = 64  # 32 bytes: the nonce's size and SHA-256's
+
 Message = Union[
     Hello,
     SendData,
@@ -280,12 +313,15 @@ Message = Union[
     MoveDone,
     Quit,
     LegacyAxis,
+    AuthChallenge,
+    AuthResponse,
 ]
 
 COMMAND_SENDERS: Dict[str, Sender] = {
     **{client_type.value: Sender.CLIENT for client_type in ClientType},
     **{name: Sender.CLIENT for name in ("Infos", "Info_xml", "Info", "Done", "position_is", "move_done", "Quit")},
-    **{name: Sender.CLIENT for name in ("x_axis", "y_axis")},
+    **{name: Sender.CLIENT for name in ("x_axis", "y_axis", "auth_response")},
+    "auth_challenge": Sender.SERVER,
     **{SEND_DATA_PREFIX + dim: Sender.SERVER for dim in SEND_DATA_DIMS},
     **{
         name: Sender.SERVER

@@ -13,6 +13,8 @@ from ._messages import (
     COMMAND_SENDERS,
     SEND_DATA_DIMS,
     SEND_DATA_PREFIX,
+    AuthChallenge,
+    AuthResponse,
     ClientType,
     DataReady,
     GetActuatorValue,
@@ -122,6 +124,16 @@ def _legacy_axis(r: Reader, command: str) -> Parser[Message]:
     return _build(command, LegacyAxis, axis=command[0], data=data, label=label, units=units)
 
 
+def _auth_challenge(r: Reader, command: str) -> Parser[Message]:
+    nonce = yield from get(r.string, f"{command}.nonce", MAX_COMMAND_BYTES * 2)
+    return _build(command, AuthChallenge, nonce=nonce)
+
+
+def _auth_response(r: Reader, command: str) -> Parser[Message]:
+    digest = yield from get(r.string, f"{command}.digest", MAX_COMMAND_BYTES * 2)
+    return _build(command, AuthResponse, digest=digest)
+
+
 _PAYLOAD_PARSERS: Dict[str, Callable[[Reader, str], Parser[Message]]] = {
     **{t.value: _no_payload(lambda command: Hello(ClientType(command))) for t in ClientType},
     **{
@@ -144,4 +156,6 @@ _PAYLOAD_PARSERS: Dict[str, Callable[[Reader, str], Parser[Message]]] = {
     "Done": _done,
     "x_axis": _legacy_axis,
     "y_axis": _legacy_axis,
+    "auth_challenge": _auth_challenge,
+    "auth_response": _auth_response,
 }
