@@ -23,6 +23,7 @@ from typing import Callable, Deque, Dict, List, Optional, Protocol, Tuple
 
 from ..protocol import DEFAULT_LIMITS, ClientType, Hello, Infos, Limits, Message, ProtocolError, Quit, Sender
 from ..transport import MessageStream, TransportError, configure_socket
+from .access import OPEN_ACCESS, AccessPolicy
 
 logger = logging.getLogger(__name__)
 
@@ -160,6 +161,7 @@ class _Connection:
         first = self.stream.receive(self.server.handshake_timeout_s)
         if not isinstance(first, Hello):
             raise _HandshakeError(f"{self.stream.peer}: expected GRABBER or ACTUATOR first, got {first!r}")
+        self.server.policy.authenticate(self.stream, first.client_type, self.server.handshake_timeout_s)
         second = self.stream.receive(self.server.infos_wait_s)
         if isinstance(second, Infos):
             return Handshake(first.client_type, identity_from_infos(second.xml), second.xml, self.stream.peer)
@@ -179,8 +181,10 @@ class AgentServer:
         port: TCP port (0 picks a free one, for tests).
         bind_address: interface to listen on ('0.0.0.0' = all, '127.0.0.1' = this PC only).
         limits: codec limits for what agents send.
-        handshake_timeout_s: how long a new connection may take to announce its type.
+        handshake_timeout_s: how long a new connection may take to announce its type
+            (and to answer the authentication challenge).
         infos_wait_s: how long to wait for an optional ``Infos`` after the type.
+        policy: who may connect (allow-list, per-address cap, shared secret).
     """
 
     def __init__(
@@ -190,8 +194,10 @@ class AgentServer:
         limits: Limits = DEFAULT_LIMITS,
         handshake_timeout_s: float = 5.0,
         infos_wait_s: float = 1.0,
+        policy: AccessPolicy = OPEN_ACCESS,
     ) -> None:
         self.bind_address = bind_address
+        self.policy = policy
         self.limits = limits
         self.handshake_timeout_s = handshake_timeout_s
         self.infos_wait_s = infos_wait_s
@@ -260,6 +266,8 @@ class AgentServer:
                 continue
             except OSError:
                 break  # listener closed
+            if not self._admit(sock, address[0]):
+                continue
             configure_socket(sock)
             connection = _Connection(self, MessageStream(sock, Sender.CLIENT, self.limits))
             thread = threading.Thread(target=connection.run, name=f"scopeone-agent-{address[0]}", daemon=True)
@@ -270,6 +278,17 @@ class AgentServer:
                 self._connections.append(connection)
                 self._threads = [t for t in self._threads if t.is_alive()] + [thread]
             thread.start()
+
+    def _admit(self, sock: socket.socket, address: str) -> bool:
+        """Refuse a peer outside the allow-list or over its connection cap, before reading from it."""
+        with self._lock:
+            open_here = sum(c.stream.peer.rsplit(":", 1)[0] == address for c in self._connections)
+        if self.policy.address_allowed(address) and open_here < self.policy.max_connections_per_address:
+            return True
+        why = "not in the allowed networks" if not self.policy.address_allowed(address) else "too many connections"
+        logger.warning("refused a connection from %s: %s", address, why)
+        sock.close()
+        return False
 
     def _route(self, connection: _Connection) -> None:
         handshake = connection.handshake
@@ -354,12 +373,21 @@ _SHARED: Dict[Tuple[str, int], Tuple[AgentServer, int]] = {}
 _SHARED_LOCK = threading.Lock()
 
 
-def shared_server(port: int, bind_address: str = "0.0.0.0") -> AgentServer:
-    """The process-wide server for this address and port, opened on first use (counted)."""
+def shared_server(port: int, bind_address: str = "0.0.0.0", policy: AccessPolicy = OPEN_ACCESS) -> AgentServer:
+    """The process-wide server for this address and port, opened on first use (counted).
+
+    Raises:
+        ServerError: the port cannot be opened, or is already served with another policy.
+    """
     with _SHARED_LOCK:
         server, users = _SHARED.get((bind_address, port), (None, 0))
+        if server is not None and not server.closing and server.policy != policy:
+            raise ServerError(
+                f"port {port} is already open in this process with other access settings: "
+                "give every ScopeOne module on one port the same allowed networks and secret"
+            )
         if server is None or server.closing:
-            server, users = AgentServer(port, bind_address), 0
+            server, users = AgentServer(port, bind_address, policy=policy), 0
         _SHARED[(bind_address, port)] = (server, users + 1)
         return server
 
