@@ -40,7 +40,11 @@ setup(
     entry_points={
         "pymodaq.plugins": [f"{SHORT_NAME} = {PACKAGE}"],
         "pymodaq.instruments": [f"{SHORT_NAME} = {PACKAGE}"],
-        "console_scripts": ["scopeone-sim = pymodaq_plugins_scopeone.simulator._cli:main"],
+        "console_scripts": [
+            "scopeone-sim = pymodaq_plugins_scopeone.simulator._cli:main",
+            "scopeone-agent = pymodaq_plugins_scopeone.agent._cli:main",
+            "scopeone-install-experiment = pymodaq_plugins_scopeone.experiment:main",
+        ],
     },
     classifiers=[
         "Programming Language :: Python :: 3",

@@ -69,8 +69,17 @@ def wait_until(condition: Callable[[], bool]) -> None:
         time.sleep(0.02)
 
 
-def infos_xml(identity: str) -> str:
-    return f'<settings type="group"><identity type="str" title="Identity">{identity}</identity></settings>'
+def infos_xml(identity: str, kind: str = "camera") -> str:
+    """Settings XML as the agent writes it: a read-only ``identity`` group first (decision 0003)."""
+    return (
+        '<detector_settings type="group" title="Settings">'
+        '<identity type="group" title="Identity" visible="1" removable="0" readonly="1">'
+        f'<kind type="str" title="Kind" visible="1" removable="0" readonly="1">{kind}</kind>'
+        f'<{kind} type="str" title="{kind.capitalize()}" visible="1" removable="0" readonly="1">{identity}</{kind}>'
+        "</identity>"
+        '<exposure_ms type="float" title="Exposure (ms)" visible="1" removable="0" readonly="0">10.0</exposure_ms>'
+        "</detector_settings>"
+    )
 
 
 class FakeAgent:
@@ -235,6 +244,8 @@ def test_closing_joins_every_thread(server):
 
 def test_identity_comes_from_the_infos_xml_and_entities_are_never_expanded():
     assert identity_from_infos(infos_xml("Camera")) == "Camera"
+    assert identity_from_infos(infos_xml("Z", kind="axis")) == "Z"
+    assert identity_from_infos('<s><identity type="str">Camera</identity></s>') == "Camera"
     assert identity_from_infos("<settings><other>1</other></settings>") is None
     bomb = '<!DOCTYPE s [<!ENTITY a "x">]><settings><identity>&a;</identity></settings>'
     assert identity_from_infos(bomb) is None

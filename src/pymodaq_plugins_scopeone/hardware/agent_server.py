@@ -60,9 +60,11 @@ class LinkListener(Protocol):
 
 
 def identity_from_infos(xml: str) -> Optional[str]:
-    """The value of the ``identity`` parameter in an ``Infos`` settings tree, if any.
+    """The camera id or axis name an agent announces in its ``Infos`` settings tree.
 
-    Documents with a DTD are refused unparsed: no entity of a peer is ever expanded.
+    The agent puts a read-only group ``identity`` first in its tree, with a ``camera`` or
+    ``axis`` child (docs/decisions/0003); a plain ``identity`` string parameter is accepted
+    too. Documents with a DTD are refused unparsed: no entity of a peer is ever expanded.
     """
     if "<!DOCTYPE" in xml or "<!ENTITY" in xml:
         return None
@@ -71,9 +73,11 @@ def identity_from_infos(xml: str) -> Optional[str]:
     except ElementTree.ParseError:
         return None
     element = root if root.tag == "identity" else root.find(".//identity")
-    if element is None or not (element.text or "").strip():
+    if element is None:
         return None
-    return (element.text or "").strip()
+    named = element.find("camera") if element.find("camera") is not None else element.find("axis")
+    text = (named if named is not None else element).text or ""
+    return text.strip() or None
 
 
 class AgentLink:
