@@ -8,6 +8,12 @@ to send are queued by any thread (:meth:`PyMoDAQLink.send`) and written by the l
 so a frame's pixels leave straight from their array and the socket is never used by two
 threads at once. Each connection has an *epoch*: an answer prepared for an earlier connection
 is never sent on a later one. On stop the link sends ``Quit`` and closes.
+
+The backoff starts again from its minimum only after a connection that lasted at least
+``reconnect_max_s``: a peer that accepts and at once drops the connection (PyMoDAQ 4.4's
+``DAQ_Move_TCPServer`` refusing a ``GRABBER``, say) is retried at the capped pace, not every
+50 ms. (In a poll where 4.4's server refuses a connection it reads nothing from its accepted
+client, so fast retries would starve that client.)
 """
 
 from __future__ import annotations
@@ -125,6 +131,7 @@ class PyMoDAQLink:
                 continue
             stream = MessageStream(sock, Sender.SERVER)
             reason = "closed"
+            connected_at = time.monotonic()
             try:
                 stream.send(Hello(self.module.client_type))
                 stream.send(Infos(self.module.settings_xml()))
@@ -136,7 +143,6 @@ class PyMoDAQLink:
                 _log.info(
                     "%s connected to PyMoDAQ at %s as %s", self.module.name, stream.peer, self.module.client_type.value
                 )
-                backoff = _INITIAL_BACKOFF_S
                 self.module.on_connected(epoch)
                 self._serve(stream, epoch)
                 if self._stop.is_set():
@@ -153,6 +159,8 @@ class PyMoDAQLink:
                 stream.close()
                 if was_connected:
                     self.module.on_disconnected(self._epoch, reason)
+                    if time.monotonic() - connected_at >= self._reconnect_max_s:
+                        backoff = _INITIAL_BACKOFF_S  # it worked for a while: retry quickly
             if not self._stop.is_set():
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, self._reconnect_max_s)

@@ -1,0 +1,108 @@
+"""A real PyMoDAQ 5 DAQ_Viewer with DAQ_2DViewer_ScopeOne, fed by a scripted camera agent."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from .conftest import process_events
+from .fake_agent import FRAME_SHAPE, FakeCamera
+
+
+def pixel_value(dte) -> int:
+    return int(dte[0].data[0][0, 0])
+
+
+def test_init_returns_at_once_without_agent_and_a_snap_fails_clearly(make_viewer, qtbot, port):
+    started = time.monotonic()
+    viewer = make_viewer()
+    assert time.monotonic() - started < 10
+    viewer.status_log.wait_for(qtbot, f"waiting for agent on port {port}")
+    with qtbot.assertNotEmitted(viewer.grab_done_signal, wait=300):
+        viewer.snap()
+        viewer.status_log.wait_for(qtbot, "grab failed: no camera agent connected")
+    plugin_settings = viewer.settings.child("detector_settings")
+    assert "waiting for agent" in plugin_settings["link", "last_error"]
+
+
+def test_the_agent_arrives_after_init_then_snaps_give_fresh_frames(make_viewer, qtbot, port):
+    viewer = make_viewer(acquisition__pixel_size_um=0.5)
+    agent = FakeCamera(port)
+    try:
+        viewer.status_log.wait_for(qtbot, "connected")
+        detector = viewer.settings.child("detector_settings")
+        qtbot.waitUntil(lambda: detector.child("settings_client").children() != [], timeout=5000)
+        assert detector["settings_client", "exposure_ms"] == 10.0
+        assert detector["link", "agent"].startswith("127.0.0.1:")
+        for expected in (1, 2):
+            with qtbot.waitSignal(viewer.grab_done_signal, timeout=5000) as blocker:
+                viewer.snap()
+            dte = blocker.args[0]
+            dwa = dte[0]
+            assert len(dte) == 1 and dwa.dim.name == "Data2D" and dwa.shape == FRAME_SHAPE
+            assert dwa.data[0].dtype == np.uint16 and pixel_value(dte) == expected
+            assert dwa.frame_index == expected and dwa.exposure_ms == 10.0  # the agent's extras are kept
+            x_axis = dwa.get_axis_from_index(1)[0]
+            assert x_axis.units == "µm" and np.allclose(x_axis.get_data(), np.arange(FRAME_SHAPE[1]) * 0.5)
+        assert agent.requests == 2
+    finally:
+        agent.close()
+
+
+def test_live_grab_streams_fresh_frames_and_stop_ends_it(make_viewer, qtbot, port):
+    viewer = make_viewer()
+    agent = FakeCamera(port, delay_s=0.01)
+    try:
+        viewer.status_log.wait_for(qtbot, "connected")
+        frames = []
+        viewer.grab_done_signal.connect(lambda dte: frames.append(pixel_value(dte)))
+        viewer.grab_data(grab_state=True)
+        qtbot.waitUntil(lambda: len(frames) >= 10, timeout=10000)
+        viewer.stop_grab()
+        process_events(0.2)
+        count, requests = len(frames), agent.requests
+        process_events(0.3)
+        assert len(frames) == count, "frames kept coming after stop"
+        assert frames == sorted(frames) and len(set(frames)) == len(frames)
+        assert agent.requests == requests  # nothing asked after stop
+    finally:
+        agent.close()
+
+
+def test_camera_settings_go_to_the_agent_and_its_readback_wins(make_viewer, qtbot, port):
+    viewer = make_viewer()
+    agent = FakeCamera(port)
+    try:
+        detector = viewer.settings.child("detector_settings")
+        qtbot.waitUntil(lambda: detector.child("settings_client").children() != [], timeout=5000)
+        assert detector.child("settings_client", "exposure_ms").opts["title"] == "Exposure (ms)"
+        detector.child("settings_client", "exposure_ms").setValue(5000.0)  # the camera clamps to 1000
+        qtbot.waitUntil(lambda: agent.exposure_ms == 1000.0, timeout=5000)
+        qtbot.waitUntil(lambda: detector["settings_client", "exposure_ms"] == 1000.0, timeout=5000)
+    finally:
+        agent.close()
+
+
+@pytest.mark.parametrize("quit_first", [True, False])
+def test_live_grab_reports_a_lost_agent_and_resumes_when_it_returns(make_viewer, qtbot, port, quit_first):
+    viewer = make_viewer()
+    first = FakeCamera(port)
+    frames = []
+    viewer.grab_done_signal.connect(lambda dte: frames.append(pixel_value(dte)))
+    viewer.status_log.wait_for(qtbot, "connected")
+    viewer.grab_data(grab_state=True)
+    qtbot.waitUntil(lambda: len(frames) >= 3, timeout=5000)
+    first.close(quit_first=quit_first)
+    viewer.status_log.wait_for(qtbot, "agent lost")
+    assert viewer.settings["detector_settings", "link", "agent"] == "(none)"
+    seen = len(frames)
+    second = FakeCamera(port)
+    try:
+        qtbot.waitUntil(lambda: len(frames) >= seen + 3, timeout=5000)  # no re-init, no new grab
+        assert viewer.initialized_state
+    finally:
+        viewer.stop_grab()
+        process_events(0.1)
+        second.close()
