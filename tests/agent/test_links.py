@@ -110,7 +110,7 @@ def test_state_reports(
 
 
 def test_cameras_are_discovered(sim: Simulator, make_agent: Callable[..., Agent], server: ScriptedServer) -> None:
-    make_agent(cameras=(), axes=())
+    make_agent(cameras=None, axes=())
     assert grab_ok(ready(server.wait_peer("camera", "Camera"))).ndim == 2
 
 

@@ -45,7 +45,7 @@ class Agent:
         for axis in cfg.axes:
             device = cfg.z_device if axis == "Z" else cfg.xy_device
             self._add(AxisModule(axis, self.scopeone, cfg.name, device, cfg.home(axis), cfg.move_timeout_s))
-        if cfg.cameras:
+        if cfg.cameras is not None:  # the cameras asked for (maybe none)
             for camera in cfg.cameras:
                 self._add_camera(camera)
         else:
@@ -68,7 +68,8 @@ class Agent:
             if self._stopped or module.name in self.modules:
                 return
             self.modules[module.name] = module
-            link = PyMoDAQLink(module, self.config.server_host, self.config.server_port, self.config.reconnect_max_s)
+            cfg = self.config
+            link = PyMoDAQLink(module, cfg.server_host, cfg.server_port, cfg.reconnect_max_s, secret=cfg.secret)
             module.start(link)
 
     def stop(self, timeout_s: float = 5.0) -> None:

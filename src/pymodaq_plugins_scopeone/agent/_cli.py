@@ -15,7 +15,7 @@ from typing import Any, Dict, List, Optional
 
 from .. import __version__
 from ._agent import Agent
-from ._config import AgentConfig, build_config, fields_from_toml, parse_axes, parse_server
+from ._config import AgentConfig, build_config, fields_from_toml, parse_axes, parse_server, read_secret
 from ._errors import ConfigError
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_CONFIG, EXIT_STARTUP = 0, 1, 2, 3, 4
@@ -41,7 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--server", metavar="HOST[:PORT]", help="the PyMoDAQ PC (default port 6341)")
-    parser.add_argument("--camera", metavar="ID", action="append", help="a ScopeOne camera id (repeat; default: all)")
+    parser.add_argument(
+        "--camera", metavar="ID", action="append", help="a ScopeOne camera id (repeat; default: all; 'none': no camera)"
+    )
     parser.add_argument("--axes", metavar="X,Y,Z", help="stage axes to serve (default X,Y,Z; '' for none)")
     parser.add_argument(
         "--scopeone", metavar="ENDPOINT", help="Local API endpoint: 'local' (default), a socket path or pipe name"
@@ -49,6 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", metavar="agent.toml", type=Path, help="configuration file (TOML)")
     parser.add_argument(
         "--log-level", type=str.upper, choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="default INFO"
+    )
+    parser.add_argument(
+        "--secret-file", metavar="PATH", type=Path, help="shared secret of the PyMoDAQ side, if it requires one"
     )
     parser.add_argument("--simulate", action="store_true", help="start the ScopeOne stand-in in this process (Linux)")
     parser.add_argument("--version", action="version", version=f"scopeone-agent {__version__}")
@@ -62,7 +67,9 @@ def config_from_args(args: argparse.Namespace) -> AgentConfig:
     if args.server:
         overrides["server_host"], overrides["server_port"] = parse_server(args.server)
     if args.camera:
-        overrides["cameras"] = tuple(args.camera)
+        overrides["cameras"] = () if [c.lower() for c in args.camera] == ["none"] else tuple(args.camera)
+    if args.secret_file:
+        overrides["secret"] = read_secret(args.secret_file)
     if args.axes is not None:
         overrides["axes"] = parse_axes(args.axes)
     if args.scopeone:

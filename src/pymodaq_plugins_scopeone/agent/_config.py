@@ -4,7 +4,8 @@
 
     [agent]
     server = "192.168.1.20:6341"   # HOST[:PORT] of the PyMoDAQ PC
-    cameras = ["Camera"]          # default: every camera ScopeOne reports
+    cameras = ["Camera"]          # default: every camera ScopeOne reports; [] = none
+    secret_file = ""              # file holding the PyMoDAQ side's shared secret (if it has one)
     axes = ["X", "Y", "Z"]
     scopeone = "local"            # or a socket path / pipe name
     log_level = "INFO"
@@ -44,7 +45,7 @@ class AgentConfig:
 
     server_host: str = "localhost"
     server_port: int = DEFAULT_PORT
-    cameras: Tuple[str, ...] = ()
+    cameras: Optional[Tuple[str, ...]] = None  # None: every camera ScopeOne reports; (): none
     axes: Tuple[str, ...] = AXES
     scopeone: str = "local"
     log_level: str = "INFO"
@@ -57,6 +58,7 @@ class AgentConfig:
     frame_timeout_s: float = 10.0
     settings_poll_s: float = 0.5
     reconnect_max_s: float = 2.0
+    secret: Optional[bytes] = dataclasses.field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if not self.server_host:
@@ -126,7 +128,7 @@ def _string_list(section: Mapping[str, Any], key: str, where: str) -> Tuple[str,
 
 
 _KNOWN = {
-    "agent": {"server", "cameras", "axes", "scopeone", "log_level", "name"},
+    "agent": {"server", "cameras", "axes", "scopeone", "log_level", "name", "secret_file"},
     "stage": {"xy_device", "z_device", "home_x_um", "home_y_um", "home_z_um", "move_timeout_s"},
     "camera": {"frame_timeout_s", "settings_poll_s"},
 }
@@ -158,6 +160,8 @@ def fields_from_toml(path: Path) -> Dict[str, Any]:
     for key in ("scopeone", "log_level", "name"):
         if key in agent:
             fields[key] = _typed(agent, key, str, "agent")
+    if agent.get("secret_file"):
+        fields["secret"] = read_secret(Path(_typed(agent, "secret_file", str, "agent")))
     for key in ("xy_device", "z_device"):
         if key in stage:
             fields[key] = _typed(stage, key, str, "stage")
@@ -174,6 +178,17 @@ def fields_from_toml(path: Path) -> Dict[str, Any]:
         if key in camera:
             fields[key] = float(_typed(camera, key, (int, float), "camera"))
     return fields
+
+
+def read_secret(path: Path) -> bytes:
+    """The shared secret in ``path`` (surrounding whitespace removed), for the auth challenge."""
+    try:
+        secret = path.read_bytes().strip()
+    except OSError as error:
+        raise ConfigError(f"cannot read the secret file {path}: {error}") from None
+    if len(secret) < 8:
+        raise ConfigError(f"the secret in {path} is {len(secret)} bytes long; use at least 8")
+    return secret
 
 
 def build_config(file_fields: Optional[Dict[str, Any]] = None, **overrides: Any) -> AgentConfig:

@@ -27,8 +27,20 @@ import threading
 import time
 from typing import Any, Callable, Deque, List, Optional, Tuple
 
-from ..protocol import ClientType, Hello, Infos, Message, ProtocolError, Quit, Sender
+from ..protocol import (
+    AuthChallenge,
+    AuthResponse,
+    ClientType,
+    Hello,
+    Infos,
+    Message,
+    ProtocolError,
+    Quit,
+    Sender,
+    auth_digest,
+)
 from ..transport import MessageStream, TransportError, connect
+from ._errors import AgentError
 
 _log = logging.getLogger("pymodaq_plugins_scopeone.agent.link")
 _SELECT_S = 1.0
@@ -67,8 +79,10 @@ class PyMoDAQLink:
         reconnect_max_s: float = 2.0,
         connect_timeout_s: float = 3.0,
         connector: Callable[[str, int, float], socket.socket] = connect,
+        secret: Optional[bytes] = None,
     ) -> None:
         self.module = module
+        self._secret = secret
         self.host = host
         self.port = port
         self._reconnect_max_s = reconnect_max_s
@@ -134,6 +148,7 @@ class PyMoDAQLink:
             connected_at = time.monotonic()
             try:
                 stream.send(Hello(self.module.client_type))
+                self._answer_challenge(stream)
                 stream.send(Infos(self.module.settings_xml()))
                 with self._lock:
                     self._epoch += 1
@@ -149,7 +164,7 @@ class PyMoDAQLink:
                     self._flush(stream)
                     stream.send(Quit())
                     reason = "agent stopping"
-            except (TransportError, ProtocolError, OSError) as error:
+            except (TransportError, ProtocolError, AgentError, OSError) as error:
                 reason = str(error)
                 _log.warning("%s: connection to PyMoDAQ lost: %s", self.module.name, error)
             finally:
@@ -164,6 +179,18 @@ class PyMoDAQLink:
             if not self._stop.is_set():
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, self._reconnect_max_s)
+
+    def _answer_challenge(self, stream: MessageStream) -> None:
+        """With a shared secret, prove we hold it before saying anything else (protocol/_auth.py)."""
+        if self._secret is None:
+            return
+        challenge = stream.receive(self._connect_timeout_s)
+        if not isinstance(challenge, AuthChallenge):
+            raise AgentError(
+                f"expected auth_challenge from {stream.peer} (a secret is set), got {challenge!r}: "
+                "does the PyMoDAQ side have the same secret?"
+            )
+        stream.send(AuthResponse(auth_digest(self._secret, challenge.nonce, self.module.client_type)))
 
     def _serve(self, stream: MessageStream, epoch: int) -> None:
         while not self._stop.is_set():
