@@ -13,7 +13,9 @@
 
 from __future__ import annotations
 
+import abc
 import contextlib
+import importlib
 import os
 import select
 import socket
@@ -31,26 +33,26 @@ SEND_TIMEOUT_S = 5.0
 _PIPE_POLL_MIN_S, _PIPE_POLL_MAX_S = 0.001, 0.01
 
 
-class Channel:
+class Channel(abc.ABC):
     """A connected byte stream; ``recv`` only after ``wait_readable`` said True."""
 
     description = "channel"
 
+    @abc.abstractmethod
     def wait_readable(self, timeout_s: float) -> bool:
         """True when ``recv`` will not block (bytes arrived, or the peer closed)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def recv(self, max_bytes: int) -> bytes:
         """Up to ``max_bytes`` bytes; ``b''`` when the peer closed."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def send(self, data: bytes) -> None:
         """Send all of ``data`` (ScopeOneUnavailable when the channel broke)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def close(self) -> None:
         """Close (idempotent); a thread in ``wait_readable`` returns."""
-        raise NotImplementedError
 
 
 class SocketChannel(Channel):
@@ -172,8 +174,9 @@ class PipeChannel(Channel):
 
 
 def _windows_peek(file: Any) -> Callable[[], int]:  # pragma: no cover - Windows only
-    import _winapi  # type: ignore[import-not-found,unused-ignore]
-    import msvcrt  # type: ignore[import-not-found,unused-ignore]
+    # Imported by name: these modules exist on Windows only, and this function runs there only.
+    _winapi = importlib.import_module("_winapi")
+    msvcrt = importlib.import_module("msvcrt")
 
     handle = getattr(msvcrt, "get_osfhandle")(file.fileno())  # noqa: B009 - Windows-only name
 

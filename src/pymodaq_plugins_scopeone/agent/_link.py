@@ -18,6 +18,7 @@ client, so fast retries would starve that client.)
 
 from __future__ import annotations
 
+import abc
 import collections
 import contextlib
 import logging
@@ -48,22 +49,25 @@ _DRAIN_S = 1e-4
 _INITIAL_BACKOFF_S = 0.05
 
 
-class LinkModule:
+class LinkModule(abc.ABC):
     """What a link drives; implemented by the camera and axis modules."""
 
     name = "module"
     client_type = ClientType.GRABBER
 
+    @abc.abstractmethod
     def settings_xml(self) -> str:
         """The ``Infos`` XML (the module's whole settings tree)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def on_connected(self, epoch: int) -> None:
         """A new connection (``epoch``) is up and announced."""
 
+    @abc.abstractmethod
     def on_message(self, message: Message, arrival: float, epoch: int) -> None:
         """A message arrived at ``arrival`` (monotonic s); called on the link thread: be quick."""
 
+    @abc.abstractmethod
     def on_disconnected(self, epoch: int, reason: str) -> None:
         """The connection ``epoch`` is gone."""
 

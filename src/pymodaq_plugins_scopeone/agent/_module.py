@@ -9,6 +9,7 @@ one at a time, in order, so module state needs no locks. ``tick()`` runs every
 
 from __future__ import annotations
 
+import abc
 import functools
 import logging
 import queue
@@ -140,8 +141,9 @@ class Module(LinkModule):
             self.handle_event(event)
 
     # -- hooks ---------------------------------------------------------------------------
+    @abc.abstractmethod
     def identity(self) -> Param:
-        raise NotImplementedError
+        """The read-only ``identity`` group that starts the settings tree (decision 0003)."""
 
     def identity_children(self, kind: str, **values: str) -> Param:
         children = [Param("kind", "str", "Kind", kind, readonly=True)]
