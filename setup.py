@@ -36,6 +36,8 @@ setup(
             "hypothesis",
             "mypy",
         ],
+        # scopeone-bench --plot; the benchmark itself needs nothing more (pyleco is optional too)
+        "bench": ["matplotlib", "pyleco"],
     },
     entry_points={
         "pymodaq.plugins": [f"{SHORT_NAME} = {PACKAGE}"],
@@ -44,6 +46,7 @@ setup(
             "scopeone-sim = pymodaq_plugins_scopeone.simulator._cli:main",
             "scopeone-agent = pymodaq_plugins_scopeone.agent._cli:main",
             "scopeone-install-experiment = pymodaq_plugins_scopeone.experiment:main",
+            "scopeone-bench = pymodaq_plugins_scopeone.bench:main",
         ],
     },
     classifiers=[

@@ -179,3 +179,39 @@ def test_open_mapping_refuses_odd_names_and_missing_blocks() -> None:
         open_mapping("../etc/passwd", SIZE)
     with pytest.raises(FrameError, match="cannot open the frame block"):
         open_mapping("scopeone-agent-test-no-such-block", SIZE, platform="linux")
+
+
+def test_frame_arrays_are_recycled_once_sent_and_never_while_held() -> None:
+    side, size = 256, 64 + 256 * 256 * 2  # 128 KiB: large enough for the pool
+    opener = Opener()
+    block = FrameBlock(opener)
+    image = np.arange(side * side, dtype=np.uint16).reshape(side, side)
+    write_frame(opener("big", size), image, stride=side * 2)
+    meta = meta_for(mappingName="big", mappingSize=size, width=side, height=side, stride=side * 2)
+    first, _ = block.copy(meta)
+    address = first.ctypes.data
+    del first  # sent and dropped: its memory takes the next frame (no fresh pages to fault in)
+    second, _ = block.copy(meta)
+    assert second.ctypes.data == address
+    third, _ = block.copy(meta)  # the second is still held: never overwritten
+    assert third.ctypes.data != second.ctypes.data
+    np.testing.assert_array_equal(second, image)
+    np.testing.assert_array_equal(third, image)
+    block.close()
+
+
+def test_the_copy_goes_into_the_array_the_allocate_hook_gives() -> None:
+    opener = Opener()
+    given: List[np.ndarray] = []
+
+    def allocate(shape: Tuple[int, ...], dtype: np.dtype[Any]) -> np.ndarray:
+        given.append(np.empty(shape, dtype))
+        return given[-1]
+
+    block = FrameBlock(opener, allocate=allocate)
+    image = np.arange(15, dtype=np.uint16).reshape(3, 5)
+    write_frame(opener("block", SIZE), image, stride=12)
+    out, _ = block.copy(meta_for())
+    assert len(given) == 1 and out is given[0]
+    np.testing.assert_array_equal(out, image)
+    block.close()
