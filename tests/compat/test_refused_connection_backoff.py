@@ -15,7 +15,7 @@ import threading
 import time
 
 from pymodaq_plugins_scopeone.agent._link import LinkModule, PyMoDAQLink
-from pymodaq_plugins_scopeone.protocol import ClientType
+from pymodaq_plugins_scopeone.protocol import ClientType, Message
 
 CAP_S = 0.4
 WATCH_S = 2.5
@@ -27,6 +27,15 @@ class Grabber(LinkModule):
 
     def settings_xml(self) -> str:
         return '<detector_settings type="group" title="Settings" visible="1" removable="0" readonly="0"/>'
+
+    def on_connected(self, epoch: int) -> None:
+        """Nothing to do: the test only counts connection attempts."""
+
+    def on_message(self, message: Message, arrival: float, epoch: int) -> None:
+        """Nothing to do: the server never sends anything."""
+
+    def on_disconnected(self, epoch: int, reason: str) -> None:
+        """Nothing to do: the refusal is the point."""
 
 
 class RefusingServer:

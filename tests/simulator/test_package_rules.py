@@ -9,7 +9,7 @@ from pathlib import Path
 import pymodaq_plugins_scopeone.simulator as simulator
 
 PACKAGE = Path(simulator.__file__).parent
-ROOT = PACKAGE.parents[2]
+ROOT = Path(__file__).resolve().parents[2]  # the repository (the package may be installed elsewhere)
 
 
 def test_simulator_imports_only_the_standard_library_numpy_and_itself():
