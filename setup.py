@@ -47,6 +47,7 @@ setup(
             "scopeone-agent = pymodaq_plugins_scopeone.agent._cli:main",
             "scopeone-install-experiment = pymodaq_plugins_scopeone.experiment:main",
             "scopeone-bench = pymodaq_plugins_scopeone.bench:main",
+            "scopeone-demo = pymodaq_plugins_scopeone.demo:main",
         ],
     },
     classifiers=[
