@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 import tempfile
+import time
 from pathlib import Path
 
 DOCS = Path(__file__).resolve().parent
@@ -51,7 +51,7 @@ def main() -> int:
                     done: list = []
                     module.move_done_signal.connect(done.append)
                     module.move_abs(DataActuator(data=target, units="µm"))
-                    wait_until(lambda: bool(done), 30, f"{title} at {target} µm")
+                    wait_until(lambda done=done: bool(done), 30, f"{title} at {target} µm")
                 camera = board.detector_modules[0]
                 grabbed: list = []
                 camera.grab_done_signal.connect(grabbed.append)
