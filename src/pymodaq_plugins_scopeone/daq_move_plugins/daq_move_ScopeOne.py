@@ -24,7 +24,7 @@ from pymodaq_utils.utils import ThreadCommand
 from qtpy.QtCore import Slot
 
 from pymodaq_plugins_scopeone.hardware.agent_server import ServerError
-from pymodaq_plugins_scopeone.hardware.plugin_config import server_defaults
+from pymodaq_plugins_scopeone.hardware.plugin_config import configured_server, server_defaults
 from pymodaq_plugins_scopeone.hardware.qt_bridge import (
     AxisBridge,
     close_when_thread_ends,
@@ -74,7 +74,9 @@ class DAQ_Move_ScopeOne(DAQ_Move_base):
         """Master: open (or share) the ScopeOne port; every module: attach its axis, without waiting."""
         try:
             new = (
-                StageController(self.settings["server", "port"], self.settings["server", "bind_address"])
+                StageController(
+                    self.settings["server", "port"], self.settings["server", "bind_address"], configured_server
+                )
                 if self.is_master
                 else None
             )

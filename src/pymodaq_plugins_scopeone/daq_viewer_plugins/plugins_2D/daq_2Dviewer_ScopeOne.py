@@ -22,7 +22,7 @@ from pymodaq_plugins_scopeone.hardware.camera_controller import (
     CameraController,
 )
 from pymodaq_plugins_scopeone.hardware.camera_frames import frame_to_pymodaq
-from pymodaq_plugins_scopeone.hardware.plugin_config import server_defaults
+from pymodaq_plugins_scopeone.hardware.plugin_config import configured_server, server_defaults
 from pymodaq_plugins_scopeone.hardware.qt_bridge import (
     CameraBridge,
     close_when_thread_ends,
@@ -124,6 +124,7 @@ class DAQ_2DViewer_ScopeOne(DAQ_Viewer_base):
                     identity=self.settings["identity"],
                     frame_timeout_s=self.settings["acquisition", "frame_timeout_s"],
                     live_depth=self.settings["acquisition", "live_depth"],
+                    server_factory=configured_server,
                 )
             )
         except ServerError as error:
