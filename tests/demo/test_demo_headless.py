@@ -64,3 +64,35 @@ def test_the_headless_demo_scans_a_fresh_mosaic_and_stops_everything(tmp_path):
     # the demo's stand-in and agent use a socket in its own "s1demo-…" folder: none may survive it
     leftovers = subprocess.run(["pgrep", "-f", "s1demo-"], capture_output=True, text=True)
     assert leftovers.stdout.strip() == "", leftovers.stdout
+
+
+@pytest.mark.timeout(200)
+def test_a_demo_killed_outright_takes_its_stand_in_and_agent_with_it(tmp_path):
+    """Even with no chance to clean up (SIGKILL, a Qt abort), the demo's children do not linger."""
+    import signal
+    import time
+
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    demo = subprocess.Popen(
+        [sys.executable, "-u", "-c", RUN_DEMO.format(root=str(ROOT), output=str(tmp_path / "demo"))],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        for line in demo.stdout:
+            if "agent is connected" in line or time.monotonic() > deadline:
+                break
+        assert subprocess.run(["pgrep", "-f", "s1demo-"], capture_output=True, text=True).stdout.strip()
+        demo.send_signal(signal.SIGKILL)
+        demo.wait(10)
+        deadline = time.monotonic() + 15
+        while subprocess.run(["pgrep", "-f", "s1demo-"], capture_output=True, text=True).stdout.strip():
+            assert time.monotonic() < deadline, "the stand-in or the agent outlived the demo"
+            time.sleep(0.2)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+        demo.stdout.close()

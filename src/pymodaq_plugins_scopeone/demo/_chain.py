@@ -38,6 +38,14 @@ def free_port(preferred: int) -> int:
     raise DemoError("no free TCP port on 127.0.0.1")
 
 
+def _die_with_parent() -> None:
+    """In the child, before exec: get SIGTERM if the demo dies without stopping us (a Qt abort, kill -9)."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 class Child:
     """A child process in its own group, its output in ``log``."""
 
@@ -46,7 +54,12 @@ class Child:
         self.log = log
         self._log_file = open(log, "ab")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=self._log_file, stderr=subprocess.STDOUT, start_new_session=True
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
         )
 
     def output(self) -> str:

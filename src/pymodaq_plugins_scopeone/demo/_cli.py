@@ -83,7 +83,8 @@ def run_dashboard(headless: bool, points: int, step_um: float, output: Path, pro
     try:
         load_experiment(dashboard.board, progress)
         if not headless:
-            progress("dashboard ready: Camera (live viewer), StageX/Y/Z; DAQ_Scan is in the Extensions menu")
+            dashboard.board.detector_modules[0].grab()  # the live image, as the Grab button does
+            progress("dashboard ready: Camera is live, StageX/Y/Z move the stage; DAQ_Scan is in the Extensions menu")
             app.exec_()
             return EXIT_OK
         result = run_scan(dashboard, points, step_um, output / "scan.h5", progress)
