@@ -164,3 +164,14 @@ def test_daq_scan_2d_records_a_fresh_frame_at_every_position(
             error = np.abs(found[i, j] - np.asarray(commanded)).max()
             assert error < TOLERANCE_UM, f"point {(i, j)}: frame shows {found[i, j]}, commanded {commanded}"
     assert len({frame.tobytes() for frame in frames.reshape(9, -1)}) == 9  # nine different pictures
+
+    # The frames' metadata is saved too (as Data0D channels, since DAQ_Scan drops extra attributes).
+    import h5py
+
+    with h5py.File(names["file"], "r") as h5:
+        group = h5[f"/RawData/{names['scan']}/Detector000/Data0D/CH00"]
+        assert group.attrs["TITLE"] == "Camera_metadata"
+        saved = {str(node.attrs["label"]).split("'")[1]: np.asarray(node[()]) for node in group.values()}
+    indexes = saved["frame_index"].reshape(-1)
+    assert np.all(np.diff(indexes) > 0), indexes  # one fresh frame per point, in scan order
+    assert np.all(saved["exposure_ms"] > 0) and np.all(saved["roi_width"] == SHAPE[1])

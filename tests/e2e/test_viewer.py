@@ -27,7 +27,7 @@ def snap(qtbot, viewer):
     with qtbot.waitSignal(viewer.grab_done_signal, timeout=15000) as blocker:
         viewer.snap()
     dte = blocker.args[0]
-    assert len(dte) == 1
+    assert len(dte) == 2 and dte[1].name == f"{dte[0].name}_metadata"  # the frame, and its metadata as Data0D
     return dte[0]
 
 

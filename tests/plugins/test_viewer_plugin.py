@@ -41,9 +41,13 @@ def test_the_agent_arrives_after_init_then_snaps_give_fresh_frames(make_viewer, 
                 viewer.snap()
             dte = blocker.args[0]
             dwa = dte[0]
-            assert len(dte) == 1 and dwa.dim.name == "Data2D" and dwa.shape == FRAME_SHAPE
+            assert len(dte) == 2 and dwa.dim.name == "Data2D" and dwa.shape == FRAME_SHAPE
             assert dwa.data[0].dtype == np.uint16 and pixel_value(dte) == expected
             assert dwa.frame_index == expected and dwa.exposure_ms == 10.0  # the agent's extras are kept
+            metadata = dte[1]  # and their numbers as Data0D channels, which DAQ_Scan saves
+            assert metadata.dim.name == "Data0D" and metadata.name == f"{dwa.name}_metadata"
+            channels = dict(zip(metadata.labels, (float(array[0]) for array in metadata.data)))
+            assert channels["frame_index"] == expected and channels["exposure_ms"] == 10.0
             x_axis = dwa.get_axis_from_index(1)[0]
             assert x_axis.units == "µm" and np.allclose(x_axis.get_data(), np.arange(FRAME_SHAPE[1]) * 0.5)
         assert agent.requests == 2

@@ -3,13 +3,18 @@
 Our agent sends a DataToExport holding one ``DataFromPlugins`` (Data2D, the camera's
 uint8/uint16 pixels, pixel axes offset by the ROI, extra attributes such as
 ``frame_index`` and ``exposure_ms``); 2.x–4.0 peers send a bare list of arrays. Either
-way the viewer gets DataFromPlugins with the extra attributes kept (DAQ_Scan saves
-them) and, if a pixel size is set, axes in µm instead of pixels.
+way the viewer gets DataFromPlugins with the extra attributes kept and, if a pixel size
+is set, axes in µm instead of pixels.
+
+PyMoDAQ 5.3's DAQ_Scan saver does not write extra attributes, so the numeric metadata of
+the frame also travels as a second, Data0D ``DataFromPlugins`` named ``<camera>_metadata``
+(one channel each: frame_index, timestamp_s, exposure_ms, binning, bits_per_sample, roi_x,
+roi_y, roi_width, roi_height; ``do_plot`` false): DAQ_Scan saves it at every scan point.
 """
 
 from __future__ import annotations
 
-from typing import Tuple, Union
+from typing import Optional, Tuple, Union
 
 import numpy as np
 from pymodaq.utils.data import DataFromPlugins
@@ -31,6 +36,10 @@ def frame_to_pymodaq(data: Union[DataToExport, Tuple[object, ...]], pixel_size_u
     """
     if isinstance(data, DataToExport):
         dte = dte_to_pymodaq(data)
+        for dwa in list(dte):
+            metadata = metadata_of(dwa)
+            if metadata is not None:
+                dte.append(metadata)
     else:
         dte = pmd.DataToExport(LEGACY_NAME, data=[_legacy_dfp(data)])
     if pixel_size_um > 0:
@@ -58,3 +67,31 @@ def _scaled(axis: pmd.Axis, pixel_size_um: float) -> pmd.Axis:
         return axis  # already physical: the agent knows better
     values = np.asarray(axis.get_data(), dtype=float) * pixel_size_um
     return pmd.Axis(axis.label, "µm", data=values, index=axis.index, spread_order=axis.spread_order)
+
+
+METADATA_CHANNELS = ("frame_index", "timestamp_s", "exposure_ms", "binning", "bits_per_sample")
+ROI_CHANNELS = ("roi_x", "roi_y", "roi_width", "roi_height")
+
+
+def metadata_of(dwa: pmd.DataWithAxes) -> Optional[DataFromPlugins]:
+    """The frame's numeric metadata as a Data0D DataFromPlugins (None for a frame without any)."""
+    attributes = {name: getattr(dwa, name) for name in dwa.extra_attributes}
+    if "frame_index" not in attributes:
+        return None
+    values = {
+        "frame_index": attributes["frame_index"],
+        "timestamp_s": float(attributes.get("timestamp_ns", 0)) * 1e-9,
+        "exposure_ms": attributes.get("exposure_ms", np.nan),
+        "binning": attributes.get("binning", np.nan),
+        "bits_per_sample": attributes.get("bits_per_sample", np.nan),
+    }
+    roi = list(attributes.get("roi", ()))
+    values.update(zip(ROI_CHANNELS, roi if len(roi) == 4 else [np.nan] * 4))
+    return DataFromPlugins(
+        f"{dwa.name}_metadata",
+        data=[np.array([float(value)]) for value in values.values()],
+        labels=list(values),
+        dim="Data0D",
+        do_plot=False,
+        do_save=True,
+    )
