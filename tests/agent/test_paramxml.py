@@ -83,6 +83,8 @@ def test_pymodaq5_layout_is_read_too() -> None:
         ("<x>1</x>", "no type attribute"),
         ("<x type='int'>1", "not well-formed"),
         ('<!DOCTYPE x [<!ENTITY a "b">]><x type="str">&a;</x>', "DOCTYPE"),
+        ("<x type='int'>inf</x>", "cannot read the value 'inf'"),  # was an OverflowError (issue 7 fuzzing)
+        ("<x type='list'>int(1e999)</x>", "cannot read the value"),
     ],
 )
 def test_bad_xml_is_refused_with_a_clear_error(xml: str, message: str) -> None:

@@ -169,3 +169,16 @@ def test_non_finite_or_read_only_values_are_refused(sim: Simulator, axes: Script
     wait_info_xml(z, ("move_settings", "units"), lambda t: t == "µm")
     set_info(z, ("move_timeout_s",), "float", -1.0)
     wait_info_xml(z, ("move_settings", "move_timeout_s"), lambda t: t == "3.0")
+
+
+def test_a_position_that_is_not_one_number_is_refused_naming_the_field() -> None:
+    """An empty array used to escape as an IndexError (found by the issue 7 fuzzing)."""
+    import numpy as np
+
+    from pymodaq_plugins_scopeone.agent._errors import AgentError
+    from pymodaq_plugins_scopeone.agent._stage import position_um
+    from pymodaq_plugins_scopeone.protocol import DataActuator
+
+    empty = DataActuator(name="X", data=(np.zeros(0),), units="µm")
+    with pytest.raises(AgentError, match=r"move_abs\.position: expected one number"):
+        position_um(empty, "move_abs.position")

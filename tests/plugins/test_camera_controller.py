@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import queue
 import threading
 import time
@@ -11,6 +12,7 @@ import pytest
 
 from pymodaq_plugins_scopeone.hardware.agent_server import AgentServer, NotConnected, release_server, shared_server
 from pymodaq_plugins_scopeone.hardware.camera_controller import CameraController, Frame, Mode
+from pymodaq_plugins_scopeone.protocol import DataReady, DataToExport
 
 from .conftest import free_port
 from .fake_agent import FakeCamera
@@ -198,3 +200,32 @@ def test_closing_twice_gives_the_shared_port_back_once():
     second.close()
     release_server(other_user)
     assert other_user.closing
+
+
+class RepeatingCamera(FakeCamera):
+    """Answers requests two by two with one frame, as the agent does for requests sent together."""
+
+    def frame(self, number: int):
+        message = super().frame((number + 1) // 2)
+        dwa = message.data.data[0]
+        extra = {**dwa.extra_attributes, "timestamp_ns": 1000 * ((number + 1) // 2)}
+        return DataReady(DataToExport("Camera", (dataclasses.replace(dwa, extra_attributes=extra),)))
+
+
+def test_live_delivers_a_frame_once_even_when_it_answers_two_requests(server, camera):
+    controller, listener = camera
+    agent = RepeatingCamera(server.port)
+    listener.next("status")
+    controller.start_live()
+    indexes = []
+    deadline = time.monotonic() + WAIT_S
+    while len(indexes) < 10 and time.monotonic() < deadline:
+        listener.next("frame")
+        frame = controller.take_frame()
+        if frame is not None:
+            indexes.append(frame.data.data[0].extra_attributes["frame_index"])
+    controller.stop()
+    assert len(indexes) >= 10
+    assert all(b > a for a, b in zip(indexes, indexes[1:])), indexes  # never the same frame twice
+    assert controller.repeated >= 1
+    agent.close()

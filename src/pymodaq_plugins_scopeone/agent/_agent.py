@@ -69,7 +69,14 @@ class Agent:
                 return
             self.modules[module.name] = module
             cfg = self.config
-            link = PyMoDAQLink(module, cfg.server_host, cfg.server_port, cfg.reconnect_max_s, secret=cfg.secret)
+            link = PyMoDAQLink(
+                module,
+                cfg.server_host,
+                cfg.server_port,
+                cfg.reconnect_max_s,
+                secret=cfg.secret,
+                stall_timeout_s=cfg.stall_timeout_s,
+            )
             module.start(link)
 
     def stop(self, timeout_s: float = 5.0) -> None:

@@ -57,7 +57,8 @@ class AgentConfig:
     request_timeout_s: float = 5.0
     frame_timeout_s: float = 10.0
     settings_poll_s: float = 0.5
-    reconnect_max_s: float = 2.0
+    reconnect_max_s: float = 1.0  # keeps every reconnection within 2 s (issue 7), handshake included
+    stall_timeout_s: float = 10.0  # a message from PyMoDAQ begun and not finished within this: reconnect
     secret: Optional[bytes] = dataclasses.field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -70,7 +71,8 @@ class AgentConfig:
                 raise ConfigError(f"axes: expected some of {', '.join(AXES)}, got {axis!r}")
         if len(set(self.axes)) != len(self.axes):
             raise ConfigError(f"axes: listed twice in {list(self.axes)}")
-        for name in ("move_timeout_s", "request_timeout_s", "frame_timeout_s", "settings_poll_s", "reconnect_max_s"):
+        timeouts = ("move_timeout_s", "request_timeout_s", "frame_timeout_s", "settings_poll_s")
+        for name in (*timeouts, "reconnect_max_s", "stall_timeout_s"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
                 raise ConfigError(f"{name}: expected a number > 0, got {value!r}")

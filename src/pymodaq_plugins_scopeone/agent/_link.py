@@ -40,7 +40,7 @@ from ..protocol import (
     Sender,
     auth_digest,
 )
-from ..transport import MessageStream, TransportError, connect
+from ..transport import DEFAULT_STALL_TIMEOUT_S, MessageStream, TransportError, connect
 from ._errors import AgentError
 
 _log = logging.getLogger("pymodaq_plugins_scopeone.agent.link")
@@ -80,12 +80,14 @@ class PyMoDAQLink:
         module: LinkModule,
         host: str,
         port: int,
-        reconnect_max_s: float = 2.0,
+        reconnect_max_s: float = 1.0,
         connect_timeout_s: float = 3.0,
         connector: Callable[[str, int, float], socket.socket] = connect,
         secret: Optional[bytes] = None,
+        stall_timeout_s: float = DEFAULT_STALL_TIMEOUT_S,
     ) -> None:
         self.module = module
+        self._stall_timeout_s = stall_timeout_s
         self._secret = secret
         self.host = host
         self.port = port
@@ -147,7 +149,7 @@ class PyMoDAQLink:
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, self._reconnect_max_s)
                 continue
-            stream = MessageStream(sock, Sender.SERVER)
+            stream = MessageStream(sock, Sender.SERVER, stall_timeout_s=self._stall_timeout_s)
             reason = "closed"
             connected_at = time.monotonic()
             try:

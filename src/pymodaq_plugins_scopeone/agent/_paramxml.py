@@ -137,10 +137,10 @@ def _parse_value(kind: str, text: Optional[str], name: str) -> Any:
             return int(float(text))
         if "bool" in kind or "led" in kind:
             return bool(int(text))
-    except ValueError:
+        if kind == "list":
+            return _list_value(text)
+    except (ValueError, OverflowError):  # OverflowError: int('inf' or '1e999')
         raise ParameterXmlError(f"parameter {name!r} of type {kind!r}: cannot read the value {text!r}") from None
-    if kind == "list":
-        return _list_value(text)
     return text
 
 

@@ -6,7 +6,8 @@ axis at 0, so that the X and Y modules (two connections on one XY stage) never u
 other's moves. A relative step is measured from the target of this axis's move still in
 flight, else from the live position. ``move_done`` (with the position read back) is sent
 only when ScopeOne answers the move ``ok``; a failed or timed-out move gives an ``Info``
-with ScopeOne's text and no ``move_done``.
+with ScopeOne's text and no ``move_done``, and so does an X/Y move that was queued behind a
+move that failed (its step assumed the failed move's target, so it ends elsewhere).
 
 ``stop_motion``: the Local API has no request that stops a stage (moves are queued per
 stage and cannot be cancelled), so the agent cannot stop it. It answers with an ``Info``
@@ -48,7 +49,12 @@ UNIT_FACTORS_UM = {"": 1.0, "µm": 1.0, "μm": 1.0, "um": 1.0, "micron": 1.0, "n
 def position_um(position: Position, field: str) -> Tuple[float, bool]:
     """(value in µm, legacy?) of an incoming position; AgentError naming ``field`` if unusable."""
     if isinstance(position, DataActuator):
-        value = position.value
+        try:
+            value = position.value
+        except (IndexError, TypeError, ValueError):  # an empty or non-numeric array
+            array = position.data[0] if position.data else None
+            shape = getattr(array, "shape", None)
+            raise AgentError(f"{field}: expected one number, got an array of shape {shape}") from None
         factor = UNIT_FACTORS_UM.get(position.units.strip())
         if factor is None:
             raise AgentError(
@@ -86,6 +92,7 @@ class AxisModule(Module):
         self.move_timeout_s = float(move_timeout_s)
         self.legacy = False
         self._moves: Dict[int, Tuple[float, int]] = {}  # move id -> (target µm, connection epoch)
+        self._misbased: Dict[int, float] = {}  # XY move id -> target of the failed move its step assumed
         self._next_move = 0
 
     # -- settings ------------------------------------------------------------------------
@@ -190,10 +197,13 @@ class AxisModule(Module):
             step = target - self._base_um()
             fields["dx"], fields["dy"] = (step, 0.0) if self.axis == "X" else (0.0, step)
         self._moves[move_id] = (target, self.epoch)
+        if self.kind == "xy" and self._misbased:  # its step starts from a misplaced target too
+            self._misbased[move_id] = max(self._misbased.items())[1]
         try:
             self.scopeone.submit(request, self.move_timeout_s, done, **fields)
         except AgentError:
             self._moves.pop(move_id, None)
+            self._misbased.pop(move_id, None)
             raise
         _log.debug("%s: move #%d to %g µm (%s %s)", self.axis, move_id, target, request, fields)
 
@@ -202,6 +212,13 @@ class AxisModule(Module):
             return
         _, move_id, outcome = event
         target, epoch = self._moves.pop(move_id, (math.nan, -1))
+        failed_before = self._misbased.pop(move_id, None)
+        if isinstance(outcome, AgentError) and self.kind == "xy":
+            # XY moves are relative steps from the target of the move before them: the moves
+            # queued behind this one assumed it would succeed, so they will not end at their target.
+            for later in self._moves:
+                if later > move_id:
+                    self._misbased.setdefault(later, target)
         if epoch != self.epoch:
             return  # asked on an earlier connection: nobody waits for it on this one
         if isinstance(outcome, AgentError):
@@ -211,6 +228,13 @@ class AxisModule(Module):
             position = self.read_um()
         except AgentError as error:
             self.info("move error", f"{self.axis}: move finished but the position cannot be read: {describe(error)}")
+            return
+        if failed_before is not None:  # never a move_done for a move that did not go where it was asked
+            self.info(
+                "move error",
+                f"{self.axis}: move to {target:g} µm was queued behind the failed move to {failed_before:g} µm "
+                f"and ended at {position:g} µm",
+            )
             return
         self.send(MoveDone(self._position(position)))
 

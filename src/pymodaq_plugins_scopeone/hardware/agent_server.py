@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Callable, Deque, Dict, List, Optional, Protocol, Tuple
 
 from ..protocol import DEFAULT_LIMITS, ClientType, Hello, Infos, Limits, Message, ProtocolError, Quit, Sender
-from ..transport import MessageStream, TransportError, configure_socket
+from ..transport import DEFAULT_STALL_TIMEOUT_S, MessageStream, TransportError, configure_socket
 from .access import OPEN_ACCESS, AccessPolicy
 
 logger = logging.getLogger(__name__)
@@ -189,6 +189,8 @@ class AgentServer:
             (and to answer the authentication challenge).
         infos_wait_s: how long to wait for an optional ``Infos`` after the type.
         policy: who may connect (allow-list, per-address cap, shared secret).
+        stall_timeout_s: longest wait for the rest of a message an agent has begun (and for
+            an agent to take the next bytes we send); past it the connection is dropped.
     """
 
     def __init__(
@@ -199,8 +201,10 @@ class AgentServer:
         handshake_timeout_s: float = 5.0,
         infos_wait_s: float = 1.0,
         policy: AccessPolicy = OPEN_ACCESS,
+        stall_timeout_s: float = DEFAULT_STALL_TIMEOUT_S,
     ) -> None:
         self.bind_address = bind_address
+        self.stall_timeout_s = stall_timeout_s
         self.policy = policy
         self.limits = limits
         self.handshake_timeout_s = handshake_timeout_s
@@ -273,7 +277,9 @@ class AgentServer:
             if not self._admit(sock, address[0]):
                 continue
             configure_socket(sock)
-            connection = _Connection(self, MessageStream(sock, Sender.CLIENT, self.limits))
+            connection = _Connection(
+                self, MessageStream(sock, Sender.CLIENT, self.limits, stall_timeout_s=self.stall_timeout_s)
+            )
             thread = threading.Thread(target=connection.run, name=f"scopeone-agent-{address[0]}", daemon=True)
             with self._lock:
                 if self._closed.is_set():  # close() ran while we accepted

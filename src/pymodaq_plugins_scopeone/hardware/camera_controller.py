@@ -8,7 +8,8 @@ needs to tell a fresh frame from a stale one:
 * snap: the frame answering the snap's own request, never an earlier one;
 * live: ``live_depth`` requests stay in flight (each answer sends the next), so the camera
   never waits for us; frames go to a one-frame slot, and a frame nobody took yet is
-  replaced (dropped) rather than queued, which bounds the latency;
+  replaced (dropped) rather than queued, which bounds the latency; a frame answering two
+  requests (they were sent together) is delivered once;
 * stop: no frame is delivered after it, answers to requests still in flight are dropped.
 
 Every request has a deadline (``frame_timeout_s``); a snap that misses it fails with a
@@ -109,6 +110,8 @@ class CameraController:
         self.live_depth = max(1, live_depth)
         self.delivered = 0  # frames handed to the module
         self.dropped = 0  # live frames replaced before the module took them
+        self.repeated = 0  # live answers carrying the frame already delivered (not delivered again)
+        self._last_live_frame: Optional[Tuple[int, int]] = None
         self._lock = threading.RLock()
         self._deadlines = Deadlines("scopeone-camera-deadlines")
         self._mode = Mode.IDLE
@@ -166,6 +169,7 @@ class CameraController:
             if self._mode is not Mode.LIVE:
                 self._mode, self._slot = Mode.LIVE, None
                 self._live_from = self._sent + 1  # frames asked before live are stale
+                self._last_live_frame = None
             requests = self._reserve(self._live_depth() - self.in_flight)
         self._send_requests(requests)
 
@@ -261,7 +265,10 @@ class CameraController:
                 self._mode = Mode.IDLE
                 notify = self._fill_slot(Frame(data, request, latency))  # type: ignore[arg-type]
             elif self._mode is Mode.LIVE and (request == 0 or request >= self._live_from):
-                notify = self._fill_slot(Frame(data, request, latency))  # type: ignore[arg-type]
+                if self._repeats_last_live_frame(data):
+                    self.repeated += 1
+                else:
+                    notify = self._fill_slot(Frame(data, request, latency))  # type: ignore[arg-type]
             requests = self._reserve(self._live_depth() - self.in_flight) if self._mode is Mode.LIVE else []
         if notify:
             self.listener.frame_ready()
@@ -270,6 +277,20 @@ class CameraController:
         if failed:
             self.listener.grab_failed(failed)
         self._send_requests(requests)
+
+    def _repeats_last_live_frame(self, data: object) -> bool:
+        """True if ``data`` is the frame live mode delivered last (under the lock).
+
+        The agent answers every request in flight that is fresh by then with the same frame
+        (docs/decisions/0004), so two live requests sent together (live start, a new agent
+        connection) may get one frame twice: live shows each frame once. A frame is known by
+        its ``frame_index`` and ``timestamp_ns`` (a restarted ScopeOne counts from 0 again,
+        with other timestamps); answers without them are never taken for repeats.
+        """
+        key = _frame_key(data)
+        repeated = key is not None and key == self._last_live_frame
+        self._last_live_frame = key
+        return repeated
 
     def _pop_request(self) -> Tuple[int, float]:
         """(number, latency) of the request just answered; (0, 0) for an unrequested answer."""
@@ -332,3 +353,14 @@ class CameraController:
     def _require_agent(self) -> None:
         if not self._status.connected:
             raise NotConnected(f"no camera agent connected: {self._status.waiting_text()}")
+
+
+def _frame_key(data: object) -> Optional[Tuple[int, int]]:
+    """(frame_index, timestamp_ns) of an agent frame (None if the answer does not carry them)."""
+    if not isinstance(data, DataToExport) or not data.data:
+        return None
+    extra = data.data[0].extra_attributes
+    try:
+        return int(extra["frame_index"]), int(extra["timestamp_ns"])
+    except (KeyError, TypeError, ValueError):
+        return None

@@ -57,7 +57,10 @@ def position_um(position: Position) -> float:
         factor = UNIT_FACTORS_UM.get(position.units.strip())
         if factor is None:
             raise PositionError(f"position in {position.units!r}, expected a length ({', '.join(UNIT_FACTORS_UM)})")
-        value = position.value * factor
+        try:
+            value = position.value * factor
+        except (IndexError, TypeError, ValueError):  # an empty or non-numeric array
+            raise PositionError("position: expected one number, got an empty or non-numeric array") from None
     else:
         value = float(position)
     if not math.isfinite(value):
