@@ -7,7 +7,7 @@ import logging
 import signal
 import sys
 import tempfile
-import threading
+import time
 from contextlib import ExitStack
 from pathlib import Path
 from types import FrameType
@@ -30,6 +30,7 @@ exit codes:
 The agent keeps running while ScopeOne or the PyMoDAQ side are not up: it retries, and
 reports ScopeOne's state to the dashboard with Info messages.
 """
+STOP_CHECK_S = 0.1  # how soon a Ctrl-C or SIGTERM is acted on, in s
 _log = logging.getLogger("pymodaq_plugins_scopeone.agent")
 
 
@@ -97,10 +98,12 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"scopeone-agent: {error}", file=sys.stderr)
         return EXIT_CONFIG
     logging.basicConfig(level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    stop = threading.Event()
+    # A plain flag, not a threading.Event: Event.set() from a signal handler deadlocks when the
+    # signal lands while the main thread holds the Event's lock inside Event.wait().
+    stop_signals: List[int] = []
 
     def on_signal(signum: int, frame: Optional[FrameType]) -> None:
-        stop.set()
+        stop_signals.append(signum)
 
     signals = [signal.SIGINT, signal.SIGTERM] + ([signal.SIGBREAK] if hasattr(signal, "SIGBREAK") else [])
     previous = {sig: signal.signal(sig, on_signal) for sig in signals}
@@ -116,8 +119,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             agent = Agent(config).start()
             stack.callback(agent.stop)
             _log.info("scopeone-agent %s serving %s:%d", __version__, config.server_host, config.server_port)
-            while not stop.wait(0.5):
-                pass
+            while not stop_signals:
+                time.sleep(STOP_CHECK_S)
         return EXIT_OK
     except ConfigError as error:
         print(f"scopeone-agent: {error}", file=sys.stderr)

@@ -6,7 +6,7 @@ import argparse
 import logging
 import signal
 import sys
-import threading
+import time
 from types import FrameType
 from typing import List, Optional
 
@@ -14,6 +14,7 @@ from ._config import SimulatorConfig, default_socket_path
 from ._shm import DEFAULT_MAPPING_NAME
 from ._simulator import Simulator
 
+STOP_CHECK_S = 0.1  # how soon a Ctrl-C or SIGTERM is acted on, in s
 _log = logging.getLogger("pymodaq_plugins_scopeone.simulator")
 
 
@@ -68,10 +69,12 @@ def main(argv: Optional[List[str]] = None) -> int:
         config = config_from_args(args)
     except ValueError as exc:
         parser.error(str(exc))
-    stop = threading.Event()
+    # A plain flag, not a threading.Event: Event.set() from a signal handler deadlocks when the
+    # signal lands while the main thread holds the Event's lock inside Event.wait().
+    stop_signals: List[int] = []
 
     def on_signal(signum: int, frame: Optional[FrameType]) -> None:
-        stop.set()
+        stop_signals.append(signum)
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     # The render thread and the request loop share the GIL; a short switch interval (default 5 ms)
@@ -81,8 +84,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         simulator.start()
         print(f"scopeone-sim ready: socket {simulator.socket_path} mapping {simulator.mapping_name}", flush=True)
-        while not stop.wait(0.5):
-            pass
+        while not stop_signals:
+            time.sleep(STOP_CHECK_S)
     except OSError as exc:
         _log.error("cannot start: %s", exc)
         return 1
