@@ -22,6 +22,7 @@ from pymodaq_plugins_scopeone.hardware.camera_controller import (
     CameraController,
 )
 from pymodaq_plugins_scopeone.hardware.camera_frames import frame_to_pymodaq
+from pymodaq_plugins_scopeone.hardware.cyclic_garbage import FRAME_GARBAGE
 from pymodaq_plugins_scopeone.hardware.plugin_config import configured_server, server_defaults
 from pymodaq_plugins_scopeone.hardware.qt_bridge import (
     CameraBridge,
@@ -149,6 +150,7 @@ class DAQ_2DViewer_ScopeOne(DAQ_Viewer_base):
         if self.controller is not None:
             self.controller.stop()
             self.settings.child("acquisition", "dropped").setValue(self.controller.dropped)
+        FRAME_GARBAGE.thaw()
         return ""
 
     def commit_settings(self, param) -> None:
@@ -170,6 +172,7 @@ class DAQ_2DViewer_ScopeOne(DAQ_Viewer_base):
         """Release the shared port (the last ScopeOne module closes it)."""
         if self.controller is not None:
             self.controller.close()
+        FRAME_GARBAGE.thaw()
         return ""
 
     # -- from the controller, in this plugin's thread ----------------------------------
@@ -178,6 +181,7 @@ class DAQ_2DViewer_ScopeOne(DAQ_Viewer_base):
         frame = self.controller.take_frame() if self.controller is not None else None
         if frame is not None:  # None: stopped, or a newer frame replaced it and comes next
             self.dte_signal.emit(frame_to_pymodaq(frame.data, self.settings["acquisition", "pixel_size_um"]))
+            FRAME_GARBAGE.frame_delivered()  # PyMoDAQ's frames are reference cycles: see cyclic_garbage
 
     @Slot(str, object)
     def _on_event(self, kind: str, payload) -> None:
