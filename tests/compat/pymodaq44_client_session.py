@@ -27,79 +27,34 @@ Every wait is bounded; nothing here opens a window or a dialog.
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import json
 import sys
-import threading
 import time
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
+# isolates PyMoDAQ's configuration folders: before any PyMoDAQ import
+from pymodaq44_session_base import QtSession, emit, stdin_line_event
 
-def _isolate_pymodaq() -> None:
-    """Load tests/side_env.py (stdlib only) by path and isolate PyMoDAQ before importing it."""
-    side_env = sys.modules.get("scopeone_side_env")
-    if side_env is None:
-        spec = importlib.util.spec_from_file_location(
-            "scopeone_side_env", Path(__file__).resolve().parents[1] / "side_env.py"
-        )
-        if spec is None or spec.loader is None:
-            raise ImportError("cannot load tests/side_env.py")
-        side_env = importlib.util.module_from_spec(spec)
-        sys.modules["scopeone_side_env"] = side_env
-        spec.loader.exec_module(side_env)
-    side_env.isolate_pymodaq()
-
-
-_isolate_pymodaq()
-
-from pymodaq.control_modules.daq_move import DAQ_Move  # noqa: E402
-from pymodaq.control_modules.daq_viewer import DAQ_Viewer  # noqa: E402
-from pymodaq.utils.data import DataActuator, DataToExport  # noqa: E402
-from qtpy import QtCore, QtWidgets  # noqa: E402
+# isort: split
+from pymodaq.control_modules.daq_move import DAQ_Move
+from pymodaq.control_modules.daq_viewer import DAQ_Viewer
+from pymodaq.utils.data import DataActuator, DataToExport
+from qtpy import QtWidgets
 
 VIEWER_TITLE = "Mock44Camera"
 MOVE_TITLE = "Mock44Stage"
 
 
-def emit(event: str, **fields: Any) -> None:
-    """One JSON line on stdout (the caller's only channel from us)."""
-    sys.stdout.write(json.dumps({"event": event, **fields}, default=str) + "\n")
-    sys.stdout.flush()
-
-
-class Session:
+class Session(QtSession):
     """Both modules, the Qt event pumping and what the modules did for the server."""
 
     def __init__(self, app: QtWidgets.QApplication, deadline: float) -> None:
-        self.app = app
-        self.deadline = deadline
-        self.errors: list[str] = []
+        super().__init__(app, deadline)
         self.statuses: list[str] = []
         self.viewer: DAQ_Viewer | None = None
         self.mover: DAQ_Move | None = None
         self.snapshots: list[dict[str, Any]] = []
         self.move_done: list[dict[str, Any]] = []
         self.values: list[float] = []
-
-    def pump(self, seconds: float) -> None:
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:
-            self.app.processEvents(QtCore.QEventLoop.AllEvents, 20)
-            time.sleep(0.002)
-
-    def wait_for(self, what: str, condition: Callable[[], bool], timeout_s: float) -> bool:
-        """Pump Qt events until ``condition()`` (True) or the timeout / global deadline (False, noted)."""
-        end = min(time.monotonic() + timeout_s, self.deadline)
-        while True:
-            self.app.processEvents(QtCore.QEventLoop.AllEvents, 20)
-            if condition():
-                return True
-            if time.monotonic() >= end:
-                self.errors.append(f"timed out after {timeout_s:g} s waiting for {what}")
-                return False
-            time.sleep(0.002)
 
     def _init(self, module: Any, what: str) -> bool:
         inited: list[bool] = []
@@ -195,13 +150,7 @@ def main(argv: list[str] | None = None) -> int:
 
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
     session = Session(app, time.monotonic() + args.deadline)
-    go = threading.Event()
-
-    def read_stdin() -> None:
-        sys.stdin.readline()  # a line or EOF
-        go.set()
-
-    threading.Thread(target=read_stdin, daemon=True).start()
+    go = stdin_line_event()
     code = 1
     try:
         if not (session.start_viewer() and session.start_mover(args.tau_ms)):

@@ -28,48 +28,24 @@ Every wait is bounded; nothing here opens a window or a dialog.
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import json
 import statistics
 import sys
-import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
+# isolates PyMoDAQ's configuration folders: before any PyMoDAQ import
+from pymodaq44_session_base import QtSession, emit, stdin_line_event
 
-def _isolate_pymodaq() -> None:
-    """Load tests/side_env.py (stdlib only) by path and isolate PyMoDAQ before importing it."""
-    side_env = sys.modules.get("scopeone_side_env")
-    if side_env is None:
-        spec = importlib.util.spec_from_file_location(
-            "scopeone_side_env", Path(__file__).resolve().parents[1] / "side_env.py"
-        )
-        if spec is None or spec.loader is None:
-            raise ImportError("cannot load tests/side_env.py")
-        side_env = importlib.util.module_from_spec(spec)
-        sys.modules["scopeone_side_env"] = side_env
-        spec.loader.exec_module(side_env)
-    side_env.isolate_pymodaq()
-
-
-_isolate_pymodaq()
-
-import numpy as np  # noqa: E402
-from pymodaq.control_modules.daq_move import DAQ_Move  # noqa: E402
-from pymodaq.control_modules.daq_viewer import DAQ_Viewer  # noqa: E402
-from pymodaq.utils.data import DataActuator, DataToExport  # noqa: E402
-from qtpy import QtCore, QtWidgets  # noqa: E402
+# isort: split
+import numpy as np
+from pymodaq.control_modules.daq_move import DAQ_Move
+from pymodaq.control_modules.daq_viewer import DAQ_Viewer
+from pymodaq.utils.data import DataActuator, DataToExport
+from qtpy import QtWidgets
 
 VIEWER_TITLE = "ScopeOne44Camera"
 MOVE_TITLE = "ScopeOne44Axis"
-
-
-def emit(event: str, **fields: Any) -> None:
-    """One JSON line on stdout (the caller's only channel from us)."""
-    sys.stdout.write(json.dumps({"event": event, **fields}, default=str) + "\n")
-    sys.stdout.flush()
 
 
 def jsonable(value: Any) -> Any:
@@ -132,37 +108,17 @@ def describe_dte(dte: DataToExport) -> list[dict[str, Any]]:
     return out
 
 
-class Session:
+class Session(QtSession):
     """Both modules, the Qt event pumping and the bookkeeping of what was seen."""
 
     def __init__(self, app: QtWidgets.QApplication, deadline: float) -> None:
-        self.app = app
-        self.deadline = deadline
+        super().__init__(app, deadline)
         self.statuses: list[dict[str, Any]] = []
-        self.errors: list[str] = []
         self.viewer: DAQ_Viewer | None = None
         self.mover: DAQ_Move | None = None
         self.t0 = time.monotonic()
 
     # -- waiting ----------------------------------------------------------------------------
-    def pump(self, seconds: float) -> None:
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:
-            self.app.processEvents(QtCore.QEventLoop.AllEvents, 20)
-            time.sleep(0.002)
-
-    def wait_for(self, what: str, condition: Callable[[], bool], timeout_s: float) -> bool:
-        """Pump Qt events until ``condition()`` (True) or the timeout / global deadline (False, noted)."""
-        end = min(time.monotonic() + timeout_s, self.deadline)
-        while True:
-            self.app.processEvents(QtCore.QEventLoop.AllEvents, 20)
-            if condition():
-                return True
-            if time.monotonic() >= end:
-                self.errors.append(f"timed out after {timeout_s:g} s waiting for {what}")
-                return False
-            time.sleep(0.002)
-
     def _status(self, module: str) -> Callable[[str], None]:
         def record(text: Any) -> None:
             self.statuses.append({"t_s": round(time.monotonic() - self.t0, 3), "module": module, "text": str(text)})
@@ -360,13 +316,7 @@ def main(argv: list[str] | None = None) -> int:
 
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
     session = Session(app, time.monotonic() + args.deadline)
-    go = threading.Event()
-
-    def read_stdin() -> None:
-        sys.stdin.readline()  # a line or EOF
-        go.set()
-
-    threading.Thread(target=read_stdin, daemon=True).start()
+    go = stdin_line_event()
     code = 1
     try:
         viewer_port = session.start_viewer()
