@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numbers
 import struct
-from typing import Any, Callable, Dict, List, Union
+from typing import Any, Callable, Dict, List, Tuple, Union
 
 import numpy as np
 
@@ -43,13 +43,14 @@ from ._messages import (
     _PathXmlMessage,
     _PositionMessage,
 )
-from ._values import Axis, DataActuator, DataToExport, DataWithAxes, ParameterWithPath, check_array
+from ._values import DWA_STRING_FIELDS, Axis, DataActuator, DataToExport, DataWithAxes, ParameterWithPath, check_array
 
 Chunk = Union[bytes, memoryview]
 _BOOL, _INT64, _FLOAT64, _COMPLEX128 = (np.dtype(text) for text in ("|b1", "<i8", "<f8", "<c16"))
 _pack_int64 = struct.Struct("<q").pack
 _pack_float64 = struct.Struct("<d").pack
 _pack_complex128 = struct.Struct("<dd").pack
+_pack_u32s = [struct.Struct(f">{2 + ndim}I").pack for ndim in range(65)]  # nbytes, ndim, shape; 64 = numpy's max
 _STR_CACHE: Dict[str, bytes] = {}
 _STR_CACHE_MAX_TEXT, _STR_CACHE_MAX_ENTRIES = 64, 4096
 
@@ -65,6 +66,12 @@ def encoded_str(text: str) -> bytes:
         if len(text) <= _STR_CACHE_MAX_TEXT and len(_STR_CACHE) < _STR_CACHE_MAX_ENTRIES:
             _STR_CACHE[text] = encoded
     return encoded
+
+
+# SCAL of a Python float or int up to its 8 bytes, and the list tags of strings and scalars
+_FLOAT64_HEAD, _INT64_HEAD = (encoded_str(text) + (8).to_bytes(4, "big") for text in ("<f8", "<i8"))
+_STRING_TAG, _SCALAR_TAG = encoded_str("string"), encoded_str("scalar")
+_TAG_BYTES = len("string")  # = len("scalar")
 
 
 class _Writer:
@@ -94,14 +101,44 @@ class _Writer:
     def string(self, text: str, field: str) -> None:
         if not isinstance(text, str):
             raise LocalProtocolError(f"expected a str, got {type(text).__name__} {text!r}", field)
-        encoded = encoded_str(text)
+        encoded = _STR_CACHE.get(text) or encoded_str(text)  # the cache, looked up inline: the hottest call
         if len(encoded) - 4 > self._limits.max_string_bytes:
             raise LocalProtocolError(
                 f"string of {len(encoded) - 4} bytes exceeds max_string_bytes={self._limits.max_string_bytes}", field
             )
         self._head += encoded
 
+    def texts(self, field: str, names: Tuple[str, ...], texts: Tuple[Any, ...]) -> None:
+        """Consecutive STRs of ``field``'s parts ``names``, written as ``string`` does.
+
+        The usual ones (short, hence cached) are written at once: a part's field name is
+        only made for ``string``, when a text is not a cached str or is over the limit.
+        """
+        limit = self._limits.max_string_bytes
+        for name, text in zip(names, texts):
+            encoded = _STR_CACHE.get(text) if type(text) is str else None
+            if encoded is None or len(encoded) - 4 > limit:
+                self.string(text, f"{field}.{name}")
+            else:
+                self._head += encoded
+
+    def _plain_number(self, value: Any, tag: bytes = b"") -> bool:
+        """Write a float or an int64 (after ``tag``) as ``scalar`` would, at once; else False.
+
+        Timestamps, indexes and most numbers are such values: no ABC checks, no field name.
+        """
+        kind = type(value)
+        if kind is float:
+            self._head += tag + _FLOAT64_HEAD + _pack_float64(value)
+        elif kind is int and -(2**63) <= value < 2**63:
+            self._head += tag + _INT64_HEAD + _pack_int64(value)
+        else:
+            return False
+        return True
+
     def scalar(self, value: Any, field: str) -> None:
+        if self._plain_number(value):
+            return
         if isinstance(value, np.generic):
             dtype, raw = value.dtype, value.tobytes()
         elif isinstance(value, bool):
@@ -130,16 +167,22 @@ class _Writer:
             )
         if value.ndim > self._limits.max_ndim:
             raise LocalProtocolError(f"{value.ndim} dimensions exceed max_ndim={self._limits.max_ndim}", field)
-        self.string(str(wire_dtype(value.dtype)), f"{field}.dtype")
-        self.u32(value.nbytes, f"{field}.nbytes")
-        self.u32(value.ndim, f"{field}.ndim")
-        for dim in value.shape:
-            self.u32(dim, f"{field}.shape")
+        text = str(wire_dtype(value.dtype))
+        if len(text) > self._limits.max_string_bytes:
+            self.string(text, f"{field}.dtype")  # which says it is over the limit
+        self._head += encoded_str(text)
+        if value.nbytes < 2**32 and max(value.shape, default=0) < 2**32:  # one pack; else u32() names the misfit
+            self._head += _pack_u32s[value.ndim](value.nbytes, value.ndim, *value.shape)
+        else:
+            self.u32(value.nbytes, f"{field}.nbytes")
+            self.u32(value.ndim, f"{field}.ndim")
+            for dim in value.shape:
+                self.u32(dim, f"{field}.shape")
         if value.nbytes:
-            contiguous = np.ascontiguousarray(value)  # a copy only for non C-contiguous input
+            contiguous = value if value.flags.c_contiguous else np.ascontiguousarray(value)  # else a copy
             self._chunks.append(bytes(self._head))
             self._head = bytearray()
-            self._chunks.append(contiguous.reshape(-1).view(np.uint8).data)
+            self._chunks.append(contiguous.data.cast("B"))  # the pixels as bytes, not copied
 
     def sequence(self, values: Any, field: str) -> None:
         if not isinstance(values, (tuple, list)):
@@ -152,29 +195,49 @@ class _Writer:
         if self._depth > self._limits.max_depth:
             raise LocalProtocolError(f"nesting deeper than max_depth={self._limits.max_depth}", field)
         self.u32(len(values), field)
+        plain = self._plain_element
         for position, value in enumerate(values):
-            self.tagged(value, f"{field}[{position}]")
+            if not plain(value):
+                self.tagged(value, f"{field}[{position}]")
         self._depth -= 1
+
+    def _plain_element(self, value: Any) -> bool:
+        """Write a str, float or int list element, tag and value at once, as ``tagged`` would; else False.
+
+        Labels, names, indexes and most extra attributes are such values.
+        """
+        kind, max_bytes = type(value), self._limits.max_string_bytes
+        if max_bytes < _TAG_BYTES:  # the tags themselves would be over the limit: ``tagged`` says so
+            return False
+        if kind is not str:
+            return self._plain_number(value, _SCALAR_TAG)
+        encoded = _STR_CACHE.get(value) or encoded_str(value)
+        if len(encoded) - 4 > max_bytes:
+            return False
+        self._head += _STRING_TAG + encoded
+        return True
 
     def tagged(self, value: Any, field: str) -> None:
         """A list element: its type tag, then the value."""
         tag = tag_of(value, field)
-        self.string(tag, f"{field}.tag")
+        if len(tag) > self._limits.max_string_bytes:
+            self.string(tag, f"{field}.tag")  # which says it is over the limit
+        self._head += _TAG_STRS[tag]
         _TAGGED_WRITERS[tag](self, value, field)
 
     def axis(self, axis: Axis, field: str) -> None:
-        self.string("Axis", f"{field}.class_name")
-        self.string(axis.label, f"{field}.label")
-        self.string(axis.units, f"{field}.units")
+        self.texts(field, ("class_name", "label", "units"), ("Axis", axis.label, axis.units))
         self.array(axis.data, f"{field}.data")
-        self.scalar(axis.index, f"{field}.index")
-        self.scalar(axis.spread_order, f"{field}.spread_order")
+        if not self._plain_number(axis.index):
+            self.scalar(axis.index, f"{field}.index")
+        if not self._plain_number(axis.spread_order):
+            self.scalar(axis.spread_order, f"{field}.spread_order")
 
     def dwa(self, dwa: DataWithAxes, field: str) -> None:
         self.string(dwa.class_name, f"{field}.class_name")
-        self.scalar(dwa.timestamp, f"{field}.timestamp")
-        for name in ("name", "units", "source", "dim", "distribution"):
-            self.string(getattr(dwa, name), f"{field}.{name}")
+        if not self._plain_number(dwa.timestamp):
+            self.scalar(dwa.timestamp, f"{field}.timestamp")
+        self.texts(field, DWA_STRING_FIELDS, (dwa.name, dwa.units, dwa.source, dwa.dim, dwa.distribution))
         self.sequence(dwa.data, f"{field}.data")
         self.sequence(dwa.labels, f"{field}.labels")
         self.string(dwa.origin, f"{field}.origin")
@@ -182,11 +245,13 @@ class _Writer:
             self.sequence(getattr(dwa, name), f"{field}.{name}")
         self.sequence(tuple(dwa.extra_attributes), f"{field}.extra_attributes")
         for name, value in dwa.extra_attributes.items():
-            self.tagged(value, f"{field}.{name}")
+            if not self._plain_element(value):
+                self.tagged(value, f"{field}.{name}")
 
     def dte(self, dte: DataToExport, field: str) -> None:
         self.string("DataToExport", f"{field}.class_name")
-        self.scalar(dte.timestamp, f"{field}.timestamp")
+        if not self._plain_number(dte.timestamp):
+            self.scalar(dte.timestamp, f"{field}.timestamp")
         self.string(dte.name, f"{field}.name")
         self.sequence(dte.data, f"{field}.data")
 
@@ -207,6 +272,9 @@ class _Writer:
 
 def tag_of(value: Any, field: str) -> str:
     """The list tag PyMoDAQ 4.4 gives a value (``type_and_object_serialization``)."""
+    tag = _TAGS_OF_TYPES.get(type(value))
+    if tag is not None:
+        return tag
     if isinstance(value, DataWithAxes):
         return "dwa"
     if isinstance(value, Axis):
@@ -234,6 +302,11 @@ def tag_of(value: Any, field: str) -> str:
     )
 
 
+_TAGS_OF_TYPES: Dict[type, str] = {str: "string", float: "scalar", int: "scalar", bool: "bool", np.ndarray: "array"}
+_TAGS_OF_TYPES.update({tuple: "list", list: "list", bytes: "bytes", Axis: "axis", DataWithAxes: "dwa"})
+_TAGS_OF_TYPES.update({DataActuator: "dwa", DataToExport: "dte", ParameterWithPath: "parameter"})
+"""``tag_of``'s answer for values of exactly these types, without its chain of isinstance checks."""
+
 _TAGGED_WRITERS: Dict[str, Callable[[_Writer, Any, str], None]] = {
     "scalar": _Writer.scalar,
     "bool": _Writer.scalar,
@@ -246,6 +319,7 @@ _TAGGED_WRITERS: Dict[str, Callable[[_Writer, Any, str], None]] = {
     "dte": _Writer.dte,
     "parameter": _Writer.parameter,
 }
+_TAG_STRS = {tag: encoded_str(tag) for tag in _TAGGED_WRITERS}  # each tag as STR
 
 
 def encode_value(value: Any, limits: Limits = DEFAULT_LIMITS) -> List[Chunk]:

@@ -12,9 +12,18 @@ from typing import Any, Callable, Dict, Optional, Tuple, TypeVar
 
 import numpy as np
 
-from ._errors import LocalProtocolError, RemoteProtocolError
-from ._reader import MAX_NAME_BYTES, Parser, Reader, ReadInto, get
-from ._values import DWA_CLASS_NAMES, Axis, DataActuator, DataToExport, DataWithAxes, ParameterWithPath
+from ._errors import RemoteProtocolError
+from ._fast import DteHead, Header, attempt, dte_head, dwa_tail
+from ._reader import MAX_NAME_BYTES, Parser, Reader, ReadInto, build, get
+from ._values import (
+    DWA_CLASS_NAMES,
+    DWA_STRING_FIELDS,
+    Axis,
+    DataActuator,
+    DataToExport,
+    DataWithAxes,
+    ParameterWithPath,
+)
 
 T = TypeVar("T")
 
@@ -48,12 +57,10 @@ def read_array(r: Reader, field: str) -> Parser[np.ndarray]:
     return (yield from read_payload(r, field, header))
 
 
-def read_payload(r: Reader, field: str, header: Tuple[np.dtype[Any], Tuple[int, ...]]) -> Parser[np.ndarray]:
+def read_payload(r: Reader, field: str, header: Header) -> Parser[np.ndarray]:
     """An array's pixels, into an array from ``r.allocate``: from the buffer, then straight from the socket."""
     dtype, shape = header
-    array = r.allocate(shape, dtype)
-    if array.shape != shape or array.dtype != dtype:
-        raise LocalProtocolError(f"allocate() returned {array.dtype} {array.shape}, not {dtype} {shape}", field)
+    array = r.new_array(field, dtype, shape)
     if array.nbytes:
         view = array.reshape(-1).view(np.uint8).data
         copied = r.take_into(view)
@@ -113,16 +120,14 @@ def read_axis(r: Reader, field: str) -> Parser[Axis]:
     label, units, header = yield from get(r.atomic, _axis_head, r, field)
     data = yield from read_payload(r, f"{field}.data", header)
     index, spread_order = yield from get(r.atomic, _axis_tail, r, field)
-    return _build(field, Axis, label=label, units=units, data=data, index=index, spread_order=spread_order)
-
-
-_DWA_STRINGS = ("name", "units", "source", "dim", "distribution")
+    fields = {"label": label, "units": units, "data": data, "index": index, "spread_order": spread_order}
+    return Axis.from_decoded(fields) or build(field, Axis, **fields)
 
 
 def _dwa_head(r: Reader, field: str, allowed: Tuple[str, ...]) -> Dict[str, Any]:
     fields: Dict[str, Any] = {"class_name": r.class_name(field, allowed)}
     fields["timestamp"] = float(r.number(f"{field}.timestamp", "iuf"))
-    for name in _DWA_STRINGS:
+    for name in DWA_STRING_FIELDS:
         fields[name] = r.string(f"{field}.{name}")
     return fields
 
@@ -135,6 +140,19 @@ def _dwa_middle(r: Reader, field: str) -> Tuple[Tuple[str, ...], str, Tuple[int,
 def read_dwa(r: Reader, field: str, allowed: Tuple[str, ...] = DWA_CLASS_NAMES) -> Parser[DataWithAxes]:
     fields = yield from get(r.atomic, _dwa_head, r, field, allowed)
     fields["data"] = yield from read_arrays(r, f"{field}.data")
+    return (yield from _read_dwa_rest(r, field, fields))
+
+
+def _read_dwa_rest(r: Reader, field: str, fields: Dict[str, Any]) -> Parser[DataWithAxes]:
+    """The fields after the data arrays (the fast way when it can), then the DataWithAxes."""
+    tail = yield from attempt(r, dwa_tail, field)
+    fields.update(tail if tail is not None else (yield from _read_dwa_tail(r, field)))
+    cls = DataActuator if fields["class_name"] == "DataActuator" else DataWithAxes
+    return cls.from_decoded(fields) or build(field, cls, **fields)
+
+
+def _read_dwa_tail(r: Reader, field: str) -> Parser[Dict[str, Any]]:
+    fields: Dict[str, Any] = {}
     fields["labels"], fields["origin"], fields["nav_indexes"] = yield from get(r.atomic, _dwa_middle, r, field)
     fields["axes"] = yield from read_list(r, f"{field}.axes", "axis")
     fields["errors"] = yield from read_arrays(r, f"{field}.errors")
@@ -145,9 +163,7 @@ def read_dwa(r: Reader, field: str, allowed: Tuple[str, ...] = DWA_CLASS_NAMES) 
             raise RemoteProtocolError(f"extra attribute {name!r} is listed twice", f"{field}.extra_attributes")
         extras[name] = yield from read_tagged(r, f"{field}.{name}")
     fields["extra_attributes"] = extras
-    if fields["class_name"] == "DataActuator":
-        return _build(field, DataActuator, **fields)
-    return _build(field, DataWithAxes, **fields)
+    return fields
 
 
 def _dte_head(r: Reader, field: str) -> Tuple[float, str]:
@@ -156,23 +172,32 @@ def _dte_head(r: Reader, field: str) -> Tuple[float, str]:
 
 
 def read_dte(r: Reader, field: str) -> Parser[DataToExport]:
-    timestamp, name = yield from get(r.atomic, _dte_head, r, field)
-    data = yield from read_list(r, f"{field}.data", "dwa")
-    return _build(field, DataToExport, name=name, data=data, timestamp=timestamp)
+    return (yield from read_dte_after(r, field, (yield from attempt(r, dte_head))))
+
+
+def read_dte_after(r: Reader, field: str, head: Optional[DteHead]) -> Parser[DataToExport]:
+    """A DataToExport whose head, when it has one DWA of one array, the fast path read (``head``)."""
+    if head is None:
+        timestamp, name = yield from get(r.atomic, _dte_head, r, field)
+        data = yield from read_list(r, f"{field}.data", "dwa")
+    else:
+        timestamp, name, fields, header = head
+        data = ((yield from _read_only_dwa(r, f"{field}.data[0]", fields, header)),)
+    return DataToExport.from_decoded(name, data, timestamp)  # each element is a DataWithAxes: valid as it is
+
+
+def _read_only_dwa(r: Reader, field: str, fields: Dict[str, Any], header: Header) -> Parser[DataWithAxes]:
+    """The pixels and the rest of a DTE's only DWA; the fast path counted the DTE's list depth."""
+    fields["data"] = ((yield from read_payload(r, f"{field}.data[0]", header)),)
+    dwa = yield from _read_dwa_rest(r, field, fields)
+    r.depth -= 1
+    return dwa
 
 
 def read_parameter(r: Reader, field: str) -> Parser[ParameterWithPath]:
     path = yield from get(r.atomic, r.string_list, f"{field}.path")
     xml = yield from get(r.string, f"{field}.xml")
-    return _build(field, ParameterWithPath, path=path, xml=xml)
-
-
-def _build(field: str, cls: Callable[..., T], **fields: Any) -> T:
-    """Construct a value; its own validation errors are the peer's fault here."""
-    try:
-        return cls(**fields)
-    except LocalProtocolError as error:
-        raise RemoteProtocolError(f"{field}: {error}") from None
+    return build(field, ParameterWithPath, path=path, xml=xml)
 
 
 TAGGED_PARSERS: Dict[str, Callable[[Reader, str], Parser[Any]]] = {

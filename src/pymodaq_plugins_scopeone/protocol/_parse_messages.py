@@ -6,9 +6,10 @@ or 2.x–4.0 bare lists and scalars, told apart here by their first bytes.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Tuple, Union
+from typing import Any, Callable, Dict, Optional, Tuple, Union
 
 from ._errors import RemoteProtocolError
+from ._fast import attempt, dte_head
 from ._messages import (
     COMMAND_SENDERS,
     SEND_DATA_DIMS,
@@ -34,8 +35,8 @@ from ._messages import (
     SetInfo,
     StopMotion,
 )
-from ._parse import _build, read_array, read_dte, read_dwa, read_list, read_real
-from ._reader import Parser, Reader, get
+from ._parse import read_array, read_dte_after, read_dwa, read_list, read_real
+from ._reader import Need, NeedMore, Parser, Reader, build, get
 from ._values import DataActuator, DataToExport, Position
 
 MAX_COMMAND_BYTES = 64  # longer than any command: a longer "command" is garbage, not worth reading
@@ -60,17 +61,27 @@ def read_done_payload(r: Reader, field: str) -> Parser[Union[DataToExport, Tuple
 
     A legacy list of 12 elements starts with U32(12) too, but then with a tag, never with
     'DataToExport'; a list shorter than 12 elements is recognised from its first 4 bytes.
+    A camera frame's DataToExport is recognised by the fast path reading its head.
     """
-    if (yield from get(r.peek_u32)) == len("DataToExport") and (
-        yield from get(r.peek, len(_DTE_HEADER))
-    ) == _DTE_HEADER:
-        return (yield from read_dte(r, field))
+    head = yield from attempt(r, dte_head)
+    if head is not None or (
+        (yield from get(r.peek_u32)) == len("DataToExport")
+        and (yield from get(r.peek, len(_DTE_HEADER))) == _DTE_HEADER
+    ):
+        return (yield from read_dte_after(r, field, head))
     return (yield from read_list(r, field))
 
 
 def read_message(r: Reader) -> Parser[Message]:
     """One message: the command string, then the payload that command carries."""
-    command = yield from get(r.string, "command", MAX_COMMAND_BYTES)
+    if not r.available:
+        yield Need(4)  # between messages: what ``get`` would ask for, without raising NeedMore first
+    try:
+        command: Optional[str] = r.string("command", MAX_COMMAND_BYTES)  # usually buffered: no generator for it
+    except NeedMore:
+        command = None
+    if command is None:  # waiting outside the except block, as ``get`` does
+        command = yield from get(r.string, "command", MAX_COMMAND_BYTES)
     sender = COMMAND_SENDERS.get(command)
     if sender is None:
         raise RemoteProtocolError(
@@ -121,17 +132,17 @@ def _legacy_axis(r: Reader, command: str) -> Parser[Message]:
     data = yield from read_array(r, f"{command}.data")
     label = yield from get(r.string, f"{command}.label")
     units = yield from get(r.string, f"{command}.units")
-    return _build(command, LegacyAxis, axis=command[0], data=data, label=label, units=units)
+    return build(command, LegacyAxis, axis=command[0], data=data, label=label, units=units)
 
 
 def _auth_challenge(r: Reader, command: str) -> Parser[Message]:
     nonce = yield from get(r.string, f"{command}.nonce", MAX_COMMAND_BYTES * 2)
-    return _build(command, AuthChallenge, nonce=nonce)
+    return build(command, AuthChallenge, nonce=nonce)
 
 
 def _auth_response(r: Reader, command: str) -> Parser[Message]:
     digest = yield from get(r.string, f"{command}.digest", MAX_COMMAND_BYTES * 2)
-    return _build(command, AuthResponse, digest=digest)
+    return build(command, AuthResponse, digest=digest)
 
 
 _PAYLOAD_PARSERS: Dict[str, Callable[[Reader, str], Parser[Message]]] = {

@@ -8,6 +8,7 @@ that anybody still uses, even through a view or a memoryview, is never overwritt
 
 from __future__ import annotations
 
+import math
 import sys
 from typing import Any, List, Tuple
 
@@ -34,7 +35,7 @@ class ArrayPool:
 
     def __call__(self, shape: Tuple[int, ...], dtype: np.dtype[Any]) -> np.ndarray:
         """An uninitialised array of ``shape`` and ``dtype``, recycled when possible."""
-        if int(np.prod(shape, dtype=object)) * dtype.itemsize < POOLED_MIN_BYTES:
+        if math.prod(shape) * dtype.itemsize < POOLED_MIN_BYTES:  # exact Python ints: no overflow
             return np.empty(shape, dtype)
         for array in self._arrays:
             if array.shape == shape and array.dtype == dtype and sys.getrefcount(array) <= _POOL_ONLY_REFCOUNT:

@@ -16,7 +16,7 @@ from typing import Any, Callable, Dict, Generator, Optional, Tuple, TypeVar, Uni
 import numpy as np
 
 from ._dtypes import describe_allowed_dtypes, parse_dtype
-from ._errors import LimitExceededError, RemoteProtocolError
+from ._errors import LimitExceededError, LocalProtocolError, RemoteProtocolError
 from ._limits import Limits
 from ._messages import Sender
 
@@ -29,7 +29,17 @@ _STRUCT_CODES.update({"f4": "f", "f8": "d"})
 _UNPACKERS: Dict[np.dtype[Any], Optional[Callable[[bytearray, int], Tuple[Any, ...]]]] = {}
 
 
-def _scalar_unpacker(dtype: np.dtype[Any]) -> Optional[Callable[[bytearray, int], Tuple[Any, ...]]]:
+def known_dtype(key: bytes) -> Optional[np.dtype[Any]]:
+    """The dtype of a wire dtype string (its UTF-8 bytes), or None when it is not allowed."""
+    dtype = _DTYPES_SEEN.get(key)
+    if dtype is None:
+        dtype = parse_dtype(key.decode("ascii", "replace"))
+        if dtype is not None:
+            _DTYPES_SEEN[key] = dtype
+    return dtype
+
+
+def scalar_unpacker(dtype: np.dtype[Any]) -> Optional[Callable[[bytearray, int], Tuple[Any, ...]]]:
     """A struct unpacker giving the Python value of a scalar of ``dtype`` (None for complex)."""
     if dtype not in _UNPACKERS:
         code = _STRUCT_CODES.get(f"{dtype.kind}{dtype.itemsize}")
@@ -47,12 +57,18 @@ class NeedMore(Exception):
 
 
 class Need:
-    """Request: resume me once at least ``size`` bytes are buffered."""
+    """Request: resume me once at least ``size`` bytes are buffered.
 
-    __slots__ = ("size",)
+    ``expect`` is a hint, not a condition: how many bytes the parser is likely to read at
+    once from here (a run of headers as long as the last one). A decoder given that many
+    already buffers them together, rather than in small pieces it would be resumed for.
+    """
 
-    def __init__(self, size: int) -> None:
+    __slots__ = ("expect", "size")
+
+    def __init__(self, size: int, expect: int = 0) -> None:
         self.size = size
+        self.expect = expect
 
 
 class ReadInto:
@@ -109,10 +125,9 @@ class Reader:
             )
 
     def _u32_at(self, position: int) -> int:
-        try:
-            value: int = _unpack_u32(self.buffer, position)[0]
-        except struct.error:
-            raise NeedMore(position + 4 - self.offset) from None
+        if len(self.buffer) < position + 4:  # checked first: a struct.error costs more than the whole read
+            raise NeedMore(position + 4 - self.offset)
+        value: int = _unpack_u32(self.buffer, position)[0]
         return value
 
     def u32(self, field: str) -> int:
@@ -144,10 +159,9 @@ class Reader:
     def string(self, field: str, max_bytes: int = 0) -> str:
         # The hottest primitive (a dozen per frame message): _text_end's steps, inlined.
         buffer, start = self.buffer, self.offset
-        try:
-            size: int = _unpack_u32(buffer, start)[0]
-        except struct.error:
-            raise NeedMore(4) from None
+        if len(buffer) < start + 4:
+            raise NeedMore(4)
+        size: int = _unpack_u32(buffer, start)[0]
         limit = max_bytes or self.limits.max_string_bytes
         if size > limit:
             raise LimitExceededError(f"length {size} exceeds max_string_bytes={limit}", field)
@@ -169,15 +183,12 @@ class Reader:
     def _dtype_at(self, position: int, field: str) -> Tuple[np.dtype[Any], int]:
         end = self._text_end(position, f"{field}.dtype", MAX_NAME_BYTES, "the dtype length limit")
         key = bytes(self.buffer[position + 4 : end])
-        dtype = _DTYPES_SEEN.get(key)
+        dtype = known_dtype(key)
         if dtype is None:
-            text = key.decode("ascii", "replace")
-            dtype = parse_dtype(text)
-            if dtype is None:
-                raise RemoteProtocolError(
-                    f"dtype {text!r} is not allowed; expected {describe_allowed_dtypes()}", f"{field}.dtype"
-                )
-            _DTYPES_SEEN[key] = dtype
+            raise RemoteProtocolError(
+                f"dtype {key.decode('ascii', 'replace')!r} is not allowed; expected {describe_allowed_dtypes()}",
+                f"{field}.dtype",
+            )
         return dtype, end
 
     def _scalar_at(self, field: str) -> Tuple[np.dtype[Any], int, int]:
@@ -197,7 +208,7 @@ class Reader:
     def scalar(self, field: str) -> np.generic:
         """A scalar as a numpy scalar of its wire dtype."""
         dtype, start, end = self._scalar_at(field)
-        unpack = _scalar_unpacker(dtype)
+        unpack = scalar_unpacker(dtype)
         if unpack is None:
             value: np.generic = np.frombuffer(self.buffer, dtype=dtype, count=1, offset=start)[0]
         else:
@@ -209,7 +220,7 @@ class Reader:
     def number(self, field: str, kinds: str) -> Union[int, float]:
         """A scalar whose dtype kind is one of ``kinds`` ('i', 'u', 'f'), as a Python number."""
         dtype, start, end = self._scalar_at(field)
-        unpack = _scalar_unpacker(dtype)
+        unpack = scalar_unpacker(dtype)
         if dtype.kind not in kinds or unpack is None:
             expected = "an integer" if "f" not in kinds else "a real number"
             raise RemoteProtocolError(f"expected {expected} scalar, got dtype {dtype.str!r}", field)
@@ -294,6 +305,13 @@ class Reader:
         self.offset = end
         return dtype, shape
 
+    def new_array(self, field: str, dtype: np.dtype[Any], shape: Tuple[int, ...]) -> np.ndarray:
+        """An array to receive pixels into, from the ``allocate`` hook (whose mistakes are ours)."""
+        array = self.allocate(shape, dtype)
+        if array.shape != shape or array.dtype != dtype:
+            raise LocalProtocolError(f"allocate() returned {array.dtype} {array.shape}, not {dtype} {shape}", field)
+        return array
+
     def peek_u32(self) -> int:
         return self._u32_at(self.offset)
 
@@ -310,6 +328,14 @@ class Reader:
         self.offset += count
         self.consumed += count
         return count
+
+
+def build(field: str, cls: Callable[..., T], **fields: Any) -> T:
+    """Construct a value; its own validation errors are the peer's fault here."""
+    try:
+        return cls(**fields)
+    except LocalProtocolError as error:
+        raise RemoteProtocolError(f"{field}: {error}") from None
 
 
 def get(primitive: Callable[..., T], *args: Any) -> Parser[T]:

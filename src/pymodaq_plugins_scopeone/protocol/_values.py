@@ -18,7 +18,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Tuple, Union
+from typing import Any, Dict, Iterable, Optional, Tuple, Type, TypeVar, Union
 
 import numpy as np
 
@@ -26,9 +26,11 @@ from ._dtypes import describe_allowed_dtypes, wire_dtype
 from ._errors import LocalProtocolError
 
 DWA_CLASS_NAMES = ("DataWithAxes", "DataRaw", "DataActuator", "DataFromPlugins", "DataCalculated")
+DWA_STRING_FIELDS = ("name", "units", "source", "dim", "distribution")  # in wire order, after the timestamp
 DATA_SOURCES = ("raw", "calculated")
 DATA_DIMS = ("Data0D", "Data1D", "Data2D", "DataND")
 DATA_DISTRIBUTIONS = ("uniform", "spread")
+W = TypeVar("W", bound="WireValue")
 
 
 def values_equal(left: object, right: object) -> bool:
@@ -71,10 +73,27 @@ class WireValue:
 
     __hash__ = None  # type: ignore[assignment]  # they hold numpy arrays
 
+    @classmethod
+    def _assemble(cls: Type[W], fields: Dict[str, Any]) -> W:
+        """An instance holding ``fields`` as they are: ``__post_init__`` is not run.
+
+        For ``from_decoded``: the decoder makes every field of the right type by construction
+        (str, int, float, tuples, arrays of the dtype it read), so checking them again would
+        only cost time, once per frame. A rule added to a ``__post_init__`` must be added to
+        its class' ``from_decoded`` too.
+        """
+        value = object.__new__(cls)
+        value.__dict__.update(fields)
+        return value
+
 
 def _check_text(value: object, name: str) -> None:
     if not isinstance(value, str):
         raise LocalProtocolError(f"expected a str, got {type(value).__name__} {value!r}", name)
+
+
+def _all_text(values: Iterable[object]) -> bool:
+    return all(isinstance(value, str) for value in values)
 
 
 def _check_choice(value: object, choices: Tuple[str, ...], name: str) -> None:
@@ -116,8 +135,15 @@ class Axis(WireValue):
         _check_text(self.units, "Axis.units")
         if check_array(self.data, "Axis.data").ndim != 1:
             raise LocalProtocolError(f"expected a 1-D array, got shape {self.data.shape}", "Axis.data")
-        object.__setattr__(self, "index", _check_int(self.index, "Axis.index"))
-        object.__setattr__(self, "spread_order", _check_int(self.spread_order, "Axis.spread_order"))
+        if type(self.index) is not int or type(self.spread_order) is not int:  # else already as they must be
+            object.__setattr__(self, "index", _check_int(self.index, "Axis.index"))
+            object.__setattr__(self, "spread_order", _check_int(self.spread_order, "Axis.spread_order"))
+
+    @classmethod
+    def from_decoded(cls, fields: Dict[str, Any]) -> Optional[Axis]:
+        """The Axis of decoded fields that ``__post_init__`` would keep as they are, else None."""
+        data = fields["data"]
+        return cls._assemble(fields) if data.ndim == 1 and wire_dtype(data.dtype) is not None else None
 
 
 @dataclass(frozen=True, eq=False)
@@ -174,17 +200,21 @@ class DataWithAxes(WireValue):
     extra_attributes: Mapping[str, Any] = field(default_factory=dict)
     timestamp: float = field(default_factory=time.time)
 
+    # Decoding builds one of these per frame: each check costs little when it passes, and
+    # the text naming the field is only made for the error.
     def __post_init__(self) -> None:
         kind = self.class_name
-        _check_choice(kind, DWA_CLASS_NAMES, f"{kind}.class_name")
-        for name in ("name", "units", "origin"):
-            _check_text(getattr(self, name), f"{kind}.{name}")
+        if kind not in DWA_CLASS_NAMES:
+            _check_choice(kind, DWA_CLASS_NAMES, f"{kind}.class_name")
+        if not _all_text((self.name, self.units, self.origin)):
+            for name in ("name", "units", "origin"):
+                _check_text(getattr(self, name), f"{kind}.{name}")
         self._freeze_sequences()
         if not self.data:
             raise LocalProtocolError("expected at least one array", f"{kind}.data")
-        self._check_arrays(self.data, f"{kind}.data")
+        self._check_arrays(self.data, "data")
         if self.errors:
-            self._check_arrays(self.errors, f"{kind}.errors")
+            self._check_arrays(self.errors, "errors")
             if len(self.errors) != len(self.data) or self.errors[0].shape != self.data[0].shape:
                 raise LocalProtocolError(
                     f"expected {len(self.data)} arrays of shape {self.data[0].shape}, "
@@ -193,51 +223,78 @@ class DataWithAxes(WireValue):
                 )
         if not self.dim:
             object.__setattr__(self, "dim", _default_dim(self.data))
-        _check_choice(self.source, DATA_SOURCES, f"{kind}.source")
-        _check_choice(self.dim, DATA_DIMS, f"{kind}.dim")
-        _check_choice(self.distribution, DATA_DISTRIBUTIONS, f"{kind}.distribution")
+        if not (self.source in DATA_SOURCES and self.dim in DATA_DIMS and self.distribution in DATA_DISTRIBUTIONS):
+            _check_choice(self.source, DATA_SOURCES, f"{kind}.source")
+            _check_choice(self.dim, DATA_DIMS, f"{kind}.dim")
+            _check_choice(self.distribution, DATA_DISTRIBUTIONS, f"{kind}.distribution")
         self._check_labels_axes_extras()
-        if isinstance(self.timestamp, bool) or not isinstance(self.timestamp, (int, float, np.number)):
-            raise LocalProtocolError(f"expected a number of seconds, got {self.timestamp!r}", f"{kind}.timestamp")
-        object.__setattr__(self, "timestamp", float(self.timestamp))
+        if type(self.timestamp) is not float:
+            if isinstance(self.timestamp, bool) or not isinstance(self.timestamp, (int, float, np.number)):
+                raise LocalProtocolError(f"expected a number of seconds, got {self.timestamp!r}", f"{kind}.timestamp")
+            object.__setattr__(self, "timestamp", float(self.timestamp))
 
     def _freeze_sequences(self) -> None:
         for name in ("data", "labels", "nav_indexes", "axes", "errors"):
             value = getattr(self, name)
+            if type(value) is tuple:
+                continue
             if isinstance(value, np.ndarray) or not isinstance(value, (tuple, list)):
                 raise LocalProtocolError(
                     f"expected a tuple or list, got {type(value).__name__}", f"{self.class_name}.{name}"
                 )
             object.__setattr__(self, name, tuple(value))
-        if not isinstance(self.extra_attributes, Mapping):
+        extras = self.extra_attributes
+        if type(extras) is not dict and not isinstance(extras, Mapping):  # dicts skip the slow ABC check
             raise LocalProtocolError("expected a mapping of names to values", f"{self.class_name}.extra_attributes")
-        object.__setattr__(self, "extra_attributes", MappingProxyType(dict(self.extra_attributes)))
+        object.__setattr__(self, "extra_attributes", MappingProxyType(dict(extras)))
 
     def _check_arrays(self, arrays: Tuple[np.ndarray, ...], name: str) -> None:
         for position, array in enumerate(arrays):
-            check_array(array, f"{name}[{position}]")
+            if not isinstance(array, np.ndarray) or wire_dtype(array.dtype) is None:
+                check_array(array, f"{self.class_name}.{name}[{position}]")
             if array.shape != arrays[0].shape:
                 raise LocalProtocolError(
                     f"shape {array.shape} differs from the first array's {arrays[0].shape}",
-                    f"{name}[{position}]",
+                    f"{self.class_name}.{name}[{position}]",
                 )
 
     def _check_labels_axes_extras(self) -> None:
         kind = self.class_name
-        for position, label in enumerate(self.labels):
-            _check_text(label, f"{kind}.labels[{position}]")
-        padding = tuple(f"CH{n:02d}" for n in range(len(self.labels), len(self.data)))
-        object.__setattr__(self, "labels", self.labels + padding)
-        object.__setattr__(
-            self,
-            "nav_indexes",
-            tuple(_check_int(n, f"{kind}.nav_indexes[{i}]") for i, n in enumerate(self.nav_indexes)),
-        )
+        if not _all_text(self.labels):
+            for position, label in enumerate(self.labels):
+                _check_text(label, f"{kind}.labels[{position}]")
+        if len(self.labels) < len(self.data):
+            padding = tuple(f"CH{n:02d}" for n in range(len(self.labels), len(self.data)))
+            object.__setattr__(self, "labels", self.labels + padding)
+        if any(type(n) is not int for n in self.nav_indexes):
+            nav_indexes = tuple(_check_int(n, f"{kind}.nav_indexes[{i}]") for i, n in enumerate(self.nav_indexes))
+            object.__setattr__(self, "nav_indexes", nav_indexes)
         for position, axis in enumerate(self.axes):
             if not isinstance(axis, Axis):
                 raise LocalProtocolError(f"expected an Axis, got {type(axis).__name__}", f"{kind}.axes[{position}]")
-        for key in self.extra_attributes:
-            _check_text(key, f"{kind}.extra_attributes key")
+        if not _all_text(self.extra_attributes):
+            for key in self.extra_attributes:
+                _check_text(key, f"{kind}.extra_attributes key")
+
+    @classmethod
+    def from_decoded(cls: Type[W], fields: Dict[str, Any]) -> Optional[W]:
+        """The value of decoded fields (extra attributes as a dict) when ``__post_init__`` would
+        keep them as they are, as it does a camera frame's; else None."""
+        data = fields["data"]
+        if not (
+            len(data) == 1
+            and fields["class_name"] in DWA_CLASS_NAMES
+            and not fields["errors"]
+            and len(fields["labels"]) >= 1
+            and fields["source"] in DATA_SOURCES
+            and fields["dim"] in DATA_DIMS
+            and fields["distribution"] in DATA_DISTRIBUTIONS
+            and wire_dtype(data[0].dtype) is not None
+        ):
+            return None
+        value = cls._assemble(fields)
+        value.__dict__["extra_attributes"] = MappingProxyType(fields["extra_attributes"])  # a dict nobody else holds
+        return value
 
     @property
     def shape(self) -> Tuple[int, ...]:
@@ -291,6 +348,11 @@ class DataToExport(WireValue):
         if isinstance(self.timestamp, bool) or not isinstance(self.timestamp, (int, float, np.number)):
             raise LocalProtocolError(f"expected a number of seconds, got {self.timestamp!r}", "DataToExport.timestamp")
         object.__setattr__(self, "timestamp", float(self.timestamp))
+
+    @classmethod
+    def from_decoded(cls, name: str, data: Tuple[DataWithAxes, ...], timestamp: float) -> DataToExport:
+        """The value of decoded fields, which ``__post_init__`` always keeps as they are."""
+        return cls._assemble({"name": name, "data": data, "timestamp": timestamp})
 
 
 Scalar = Union[bool, int, float, complex, np.generic]
