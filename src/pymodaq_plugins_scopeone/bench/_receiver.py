@@ -22,6 +22,7 @@ from typing import Any, Callable, List, Optional, Tuple
 import numpy as np
 
 from ..hardware.agent_server import AgentLink
+from ..hardware.cyclic_garbage import FRAME_GARBAGE
 from ..hardware.pymodaq_conversion import dte_to_pymodaq
 from ..protocol import DataReady, DataToExport, Info, Message, SendData
 
@@ -141,6 +142,7 @@ class Receiver:
         if self.copies is not None and not shares:
             self.copies.conversion_copies += 1
         self.last_dte = dte
+        FRAME_GARBAGE.frame_delivered()  # as the viewer plugin does: PyMoDAQ's frames are reference cycles
         extra = wire.extra_attributes
         return Arrival(
             received_perf,
