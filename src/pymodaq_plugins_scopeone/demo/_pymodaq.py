@@ -52,7 +52,10 @@ def wait_until(predicate: Callable[[], bool], timeout_s: float, what: str) -> fl
 def install_modal_guard(interval_ms: int = 100) -> Tuple[Any, List[str]]:
     """Answer any modal dialog at once, so that nothing can block a run without a screen.
 
-    Returns the timer (keep it alive, stop it at the end) and the titles of the dialogs answered.
+    A QTimer of the main thread keeps firing inside the nested event loop of ``exec()`` and
+    accepts the active modal widget (a QMessageBox: its default or first button). Returns the
+    timer (keep it alive, stop it at the end) and a line per dialog answered (class, title,
+    text), so a caller can report them or a test assert there was none.
     """
     from qtpy import QtCore, QtWidgets
 
@@ -62,8 +65,10 @@ def install_modal_guard(interval_ms: int = 100) -> Tuple[Any, List[str]]:
         widget = QtWidgets.QApplication.activeModalWidget()
         if widget is None:
             return
-        seen.append(widget.windowTitle())
-        if isinstance(widget, QtWidgets.QMessageBox) and widget.buttons():
+        is_box = isinstance(widget, QtWidgets.QMessageBox)
+        text = f": {widget.text()}" if is_box else ""
+        seen.append(f"{type(widget).__name__} {widget.windowTitle()!r}{text}")
+        if is_box and widget.buttons():
             (widget.defaultButton() or widget.buttons()[0]).click()
         elif isinstance(widget, QtWidgets.QDialog):
             widget.accept()
