@@ -14,7 +14,7 @@ import pytest
 
 from pymodaq_plugins_scopeone.simulator import estimate_stage_xy
 
-from ..plugins.conftest import process_events
+from ..plugins.conftest import assert_no_frame_after_stop
 from .conftest import wait_linked
 
 pytestmark = pytest.mark.e2e
@@ -87,10 +87,7 @@ def test_live_grab_streams_fresh_frames_until_stopped(make_viewer, qtbot, port, 
         qtbot.waitUntil(lambda: sum(t > moved_at for t, _, _ in frames) >= 5, timeout=15000)
     finally:
         viewer.stop_grab()
-    process_events(0.3)
-    count = len(frames)
-    process_events(0.5)
-    assert len(frames) == count, "frames kept coming after stop"
+    assert_no_frame_after_stop(frames)
 
     indexes = [index for _, index, _ in frames]
     assert all(later > earlier for earlier, later in zip(indexes, indexes[1:])), indexes

@@ -54,6 +54,14 @@ def process_events(duration_s: float = 0.05) -> None:
         time.sleep(0.005)
 
 
+def assert_no_frame_after_stop(frames: List[Any]) -> None:
+    """Call right after ``stop_grab()``: frames already on their way land, then none may follow."""
+    process_events(0.3)
+    count = len(frames)
+    process_events(0.5)
+    assert len(frames) == count, "frames kept coming after stop"
+
+
 @pytest.fixture
 def make_viewer(pmd_app, qtbot, port) -> Iterator[Callable[..., Any]]:
     """``make_viewer(**settings)``: an initialised headless DAQ_Viewer with the ScopeOne plugin."""
