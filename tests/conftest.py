@@ -5,7 +5,9 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
+import tempfile
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -24,6 +26,16 @@ try:
     from side_env import REQUIRE_VARIABLE, ensure_side_python, side_env_unavailable_reason
 except ImportError:  # tests/ is a package: import the helper by its qualified name
     from tests.side_env import REQUIRE_VARIABLE, ensure_side_python, side_env_unavailable_reason
+
+
+@pytest.fixture
+def short_tmp() -> Iterator[Path]:
+    """A short private folder under /tmp (AF_UNIX paths are limited to 108 bytes), removed after."""
+    path = Path(tempfile.mkdtemp(prefix="s1test-", dir="/tmp"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

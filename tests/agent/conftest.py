@@ -6,8 +6,6 @@ everything is stopped and removed after each test.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any, Callable, Iterator, List
 
@@ -19,15 +17,6 @@ from pymodaq_plugins_scopeone.simulator import Simulator, SimulatorConfig, uniqu
 from .scripted_server import ScriptedServer
 
 FAST = dict(config_load_ms=30.0, config_unload_ms=10.0)
-
-
-@pytest.fixture
-def short_tmp() -> Iterator[Path]:
-    path = Path(tempfile.mkdtemp(prefix="s1agent-", dir="/tmp"))
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture

@@ -7,8 +7,6 @@ process serving a real stand-in process instead of a scripted fake.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -25,13 +23,9 @@ from .processes import Child, Children, StandIn, agent_command
 
 
 @pytest.fixture
-def e2e_dir() -> Iterator[Path]:
-    """A short private folder under /tmp (AF_UNIX paths are limited to 108 bytes), removed after."""
-    path = Path(tempfile.mkdtemp(prefix="s1e2e-", dir="/tmp"))
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
+def e2e_dir(short_tmp: Path) -> Path:
+    """The test's private folder (see ``short_tmp``)."""
+    return short_tmp
 
 
 @pytest.fixture

@@ -3,8 +3,6 @@ shared-memory name unique to this process and test, so tests run in parallel and
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any, Callable, Iterator, List
 
@@ -15,15 +13,6 @@ from pymodaq_plugins_scopeone.simulator import Simulator, SimulatorConfig, uniqu
 from .localapi_client import LocalApiClient
 
 FAST = dict(config_load_ms=30.0, config_unload_ms=10.0)
-
-
-@pytest.fixture
-def short_tmp() -> Iterator[Path]:
-    path = Path(tempfile.mkdtemp(prefix="s1sim-", dir="/tmp"))
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture
