@@ -3,17 +3,21 @@
 A :class:`Cursor` reads what the general parser reads, checking what it checks in the
 same order; where that one would raise, the cursor gives up (``Bail``), and it asks to
 wait (``Short``) only where that one would wait too. Reads take the few shapes a frame's
-headers have, with precompiled struct layouts. Its *reads* (``expect``, ``text``,
-``list_length``, ``scalar_at``, ``array_header``, ``skip_pixels``) are the only methods
-that look at the bytes, except to unpack scalar values; the rest is built on them, which
-lets a :class:`Recorder` note a run and a :class:`Replay` read it again (see ``Layout``).
+headers have, with precompiled struct layouts.
+
+Values that change from one frame to the next (timestamps, extra attributes, the
+coordinates of axes) are *located* rather than read: the cursor returns a :data:`Getter`
+that reads the value from the bytes of any run of the same layout, and notes its bytes
+as varying. Everything else a run reads (lengths, tags, names, dtypes, shapes, indexes)
+is fixed by its bytes, which a :class:`Layout` keeps to recognise the next run that has
+the same ones.
 """
 
 from __future__ import annotations
 
 import math
 import struct
-from typing import Any, Callable, Dict, List, NoReturn, Optional, Tuple, Union
+from typing import Any, Callable, Dict, List, NoReturn, Optional, Tuple, TypeVar
 
 import numpy as np
 
@@ -21,9 +25,12 @@ from ._dtypes import ALLOWED_ITEMSIZES, parse_dtype
 from ._encode import encoded_str
 from ._reader import MAX_NAME_BYTES, Reader, known_dtype, scalar_unpacker
 
+T = TypeVar("T")
 Unpack = Callable[[bytearray, int], Tuple[Any, ...]]
+Getter = Callable[[bytearray, int], T]
+"""Reads a value out of a run's bytes: ``getter(buffer, where the run starts)``."""
 FoundAxis = Tuple[str, str, "np.dtype[Any]", Tuple[int, ...], int, int, int]  # quoted: older numpy
-"""An axis read by ``Cursor.axes``: label, units, dtype, shape, where its data start, index, spread order."""
+"""An axis read by ``Cursor.axes``: label, units, dtype, shape, where its data start in the run, index, spread order."""
 
 MAX_BUFFERED_ARRAY = 1 << 18  # larger arrays (in a tail) go to the general parser, which receives them in place
 _unpack_u32 = struct.Struct(">I").unpack_from
@@ -65,15 +72,16 @@ class Short(Exception):
 
 
 class Cursor:
-    """A read position in the reader's buffer; the reader is only changed by :meth:`commit`."""
+    """A read position in the reader's buffer; the reader is not changed (see ``_fast.commit``)."""
 
-    __slots__ = ("base", "buffer", "depth", "limits", "max_string", "origin", "pos")
+    __slots__ = ("base", "buffer", "depth", "depth_at_start", "limits", "max_string", "origin", "pos", "varying")
 
     def __init__(self, r: Reader) -> None:
         self.buffer, self.pos, self.depth, self.limits = r.buffer, r.offset, r.depth, r.limits
-        self.origin = r.offset
+        self.origin, self.depth_at_start = r.offset, r.depth
         self.max_string = r.limits.max_string_bytes
         self.base = r.consumed - r.offset  # message bytes before buffer position 0
+        self.varying: List[Tuple[int, int]] = []  # (start, end) in the buffer, in reading order
 
     def short(self, end: int) -> NoReturn:
         """Wait for bytes up to ``end``, unless the general parser would refuse the message size first."""
@@ -81,10 +89,10 @@ class Cursor:
             raise Bail
         raise Short(end)
 
-    def commit(self, r: Reader, pixels: int = 0) -> None:
-        if self.base + self.pos + pixels > self.limits.max_message_bytes:
-            raise Bail  # the general parser names the field that crosses the limit
-        r.consumed, r.offset, r.depth = self.base + self.pos, self.pos, self.depth
+    def _vary(self, start: int, size: int) -> int:
+        """Note ``size`` bytes at ``start`` as varying; return their position in the run."""
+        self.varying.append((start, start + size))
+        return start - self.origin
 
     def _u32(self) -> int:
         pos = self.pos
@@ -104,7 +112,7 @@ class Cursor:
             raise Bail
         self.pos = pos + len(encoded)
 
-    def _text(self, max_bytes: int) -> str:
+    def text(self, max_bytes: int) -> str:
         """A STR of at most ``max_bytes``."""
         buffer, start = self.buffer, self.pos
         if start + 4 > len(buffer):
@@ -122,8 +130,6 @@ class Cursor:
         self.pos = end
         return text
 
-    text = _text  # the read; ``_dtype`` uses ``_text``, which no Recorder or Replay redefines
-
     def string(self) -> str:
         return self.text(self.max_string)
 
@@ -132,7 +138,7 @@ class Cursor:
         if dtype is not None:
             self.pos += 7
             return dtype
-        dtype = known_dtype(self._text(MAX_NAME_BYTES).encode())  # '<c16', an unusual dtype, or short input
+        dtype = known_dtype(self.text(MAX_NAME_BYTES).encode())  # '<c16', an unusual dtype, or short input
         if dtype is None:
             raise Bail
         return dtype
@@ -154,20 +160,42 @@ class Cursor:
         self.pos = end
         return dtype, unpack, start
 
-    def number(self, kinds: str) -> Union[int, float]:
-        """As ``Reader.number``: a scalar whose dtype kind is one of ``kinds``."""
+    def number(self, kinds: str) -> Any:
+        """As ``Reader.number``: a scalar whose dtype kind is one of ``kinds``; part of the layout."""
         dtype, unpack, start = self.scalar_at()
         if dtype.kind not in kinds or unpack is None:
             raise Bail
-        value: Union[int, float] = unpack(self.buffer, start)[0]
-        return value
+        return unpack(self.buffer, start)[0]
 
-    def scalar(self) -> np.generic:
+    def real(self) -> Getter[float]:
+        """A real or integer scalar (a timestamp), as a float: located, not read."""
         dtype, unpack, start = self.scalar_at()
-        if unpack is None:
-            raise Bail  # complex: rare in headers
-        value: np.generic = dtype.type(unpack(self.buffer, start)[0])
-        return value
+        if dtype.kind not in "iuf" or unpack is None:
+            raise Bail
+        at = self._vary(start, dtype.itemsize)
+        return lambda buffer, run: float(unpack(buffer, run + at)[0])
+
+    def value(self) -> Getter[Any]:
+        """A tagged value of a kind handled here (a scalar, bool, string, or list of those): located."""
+        tag = self.text(MAX_NAME_BYTES)
+        if tag == "string":
+            text = self.string()
+            return lambda buffer, run: text
+        if tag == "scalar" or tag == "bool":
+            dtype, unpack, start = self.scalar_at()
+            if unpack is None:
+                raise Bail  # complex: rare in headers
+            at, make = self._vary(start, dtype.itemsize), dtype.type
+            if tag == "bool":
+                return lambda buffer, run: bool(make(unpack(buffer, run + at)[0]))
+            return lambda buffer, run: make(unpack(buffer, run + at)[0])
+        if tag != "list":
+            raise Bail
+        count = self.list_length()
+        self.depth += 1
+        items = tuple(self.value() for _ in range(count))
+        self.depth -= 1
+        return lambda buffer, run: tuple(item(buffer, run) for item in items)
 
     def array_header(self) -> Tuple[np.dtype[Any], Tuple[int, ...], int]:
         """Dtype, shape and byte count of the ARR here, checked in ``Reader.array_header``'s order."""
@@ -187,15 +215,15 @@ class Cursor:
         self.pos = start + 4 * ndim
         return dtype, shape, size
 
-    def skip_pixels(self, size: int) -> int:
-        """Pass the pixels of a small array; return where they start (they are copied on commit)."""
+    def _skip_pixels(self, size: int) -> int:
+        """Pass the pixels of a small array, located (they are copied after the run); return where they start."""
         start = self.pos
         if size > MAX_BUFFERED_ARRAY:
             raise Bail
         if start + size > len(self.buffer):
             self.short(start + size)
         self.pos = start + size
-        return start
+        return self._vary(start, size)
 
     def list_length(self) -> int:
         count = self._u32()
@@ -219,25 +247,8 @@ class Cursor:
             items.append(int(self.number("iu")))
         return tuple(items)
 
-    def value(self) -> Any:
-        """A tagged value of a kind handled here: a scalar, bool, string, or list of those."""
-        tag = self.text(MAX_NAME_BYTES)
-        if tag == "scalar":
-            return self.scalar()
-        if tag == "string":
-            return self.string()
-        if tag == "bool":
-            return bool(self.scalar())
-        if tag != "list":
-            raise Bail
-        count = self.list_length()
-        self.depth += 1
-        items = tuple(self.value() for _ in range(count))
-        self.depth -= 1
-        return items
-
     def axes(self) -> List[FoundAxis]:
-        """A LIST of 'axis'-tagged Axis, whose data are passed (not yet copied)."""
+        """A LIST of 'axis'-tagged Axis, whose data are located (not yet copied)."""
         count = self.list_length()
         self.depth += 1
         found: List[FoundAxis] = []
@@ -247,33 +258,31 @@ class Cursor:
             dtype, shape, size = self.array_header()
             if len(shape) != 1:
                 raise Bail  # Axis refuses it: let the general parser say so
-            start = self.skip_pixels(size)
+            start = self._skip_pixels(size)
             found.append((label, units, dtype, shape, start, int(self.number("iu")), int(self.number("iu"))))
         self.depth -= 1
         return found
 
 
 class Layout:
-    """Where the bytes of a run read before may differ from a run to the next, and what its reads returned.
+    """A run read before: its fixed bytes, and how to read its values out of a run that has them.
 
-    The bytes that may differ are the scalar values and the pixels of small arrays;
-    everything else (lengths, tags, strings, dtypes, shapes) decides the path of the
-    reads. When all those other bytes are the same, a :class:`Replay` reads the run
-    again by returning what the reads returned then, the scalar values being unpacked
-    from the new bytes: what a new read would return, without its work.
+    ``build`` is what the run returned: it reads the varying values (see :class:`Cursor`)
+    of any run whose other bytes are these, read under the same limits at the same depth.
     """
 
-    __slots__ = ("constant", "depth", "length", "limits", "notes")
+    __slots__ = ("build", "constant", "depth", "depth_change", "length", "limits")
 
-    def __init__(self, recorder: Recorder) -> None:
-        constant, at, origin, buffer = [], recorder.origin, recorder.origin, recorder.buffer
-        for start, end in [*recorder.varying, (recorder.pos, recorder.pos)]:
+    def __init__(self, cursor: Cursor, build: Getter[Any]) -> None:
+        constant, at, origin, buffer = [], cursor.origin, cursor.origin, cursor.buffer
+        for start, end in [*cursor.varying, (cursor.pos, cursor.pos)]:
             if start > at:
                 constant.append((at - origin, bytes(buffer[at:start])))
             at = end
         self.constant: Tuple[Tuple[int, bytes], ...] = tuple(constant)
-        self.length, self.notes = recorder.pos - origin, tuple(recorder.notes)
-        self.limits, self.depth = recorder.limits, recorder.depth_at_start
+        self.length, self.build = cursor.pos - origin, build
+        self.limits, self.depth = cursor.limits, cursor.depth_at_start
+        self.depth_change = cursor.depth - cursor.depth_at_start
 
     def matches(self, r: Reader) -> bool:
         """True when the run at ``r``'s position is buffered and differs only where it may."""
@@ -281,68 +290,3 @@ class Layout:
         if origin + self.length > len(buffer) or r.limits is not self.limits or r.depth != self.depth:
             return False
         return all(buffer.startswith(part, origin + at) for at, part in self.constant)
-
-
-class Recorder(Cursor):
-    """A cursor that notes what its reads return, and which bytes may differ next time."""
-
-    __slots__ = ("depth_at_start", "notes", "varying")
-
-    def __init__(self, r: Reader) -> None:
-        super().__init__(r)
-        self.depth_at_start = r.depth
-        self.notes: List[Any] = []  # positions relative to the run's start
-        self.varying: List[Tuple[int, int]] = []
-
-    def text(self, max_bytes: int) -> str:
-        self.notes.append(super().text(max_bytes))
-        return self.notes[-1]  # type: ignore[no-any-return]
-
-    def list_length(self) -> int:
-        self.notes.append(super().list_length())
-        return self.notes[-1]  # type: ignore[no-any-return]
-
-    def array_header(self) -> Tuple[np.dtype[Any], Tuple[int, ...], int]:
-        self.notes.append(super().array_header())
-        return self.notes[-1]  # type: ignore[no-any-return]
-
-    def scalar_at(self) -> Tuple[np.dtype[Any], Optional[Unpack], int]:
-        dtype, unpack, start = super().scalar_at()
-        self.notes.append((dtype, unpack, start - self.origin))
-        self.varying.append((start, start + dtype.itemsize))
-        return dtype, unpack, start
-
-    def skip_pixels(self, size: int) -> int:
-        start = super().skip_pixels(size)
-        self.notes.append(start - self.origin)
-        self.varying.append((start, start + size))
-        return start
-
-
-class Replay(Cursor):
-    """A cursor over a run that matches a :class:`Layout`: its reads return what they returned then."""
-
-    __slots__ = ("next", "notes")
-
-    def __init__(self, r: Reader, layout: Layout) -> None:
-        super().__init__(r)
-        self.pos = r.offset + layout.length
-        self.notes, self.next = layout.notes, 0
-
-    def _take(self, *_same_as_then: Any) -> Any:
-        self.next += 1
-        return self.notes[self.next - 1]
-
-    def expect(self, encoded: bytes) -> None:
-        pass  # part of the bytes the layout matched
-
-    text = _take  # type: ignore[assignment]  # each read returns its note: its arguments were the same then
-    list_length = _take
-    array_header = _take
-
-    def scalar_at(self) -> Tuple[np.dtype[Any], Optional[Unpack], int]:
-        dtype, unpack, start = self._take()
-        return dtype, unpack, self.origin + start
-
-    def skip_pixels(self, size: int) -> int:
-        return self.origin + self._take()  # type: ignore[no-any-return]

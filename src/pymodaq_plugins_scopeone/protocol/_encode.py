@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numbers
 import struct
-from typing import Any, Callable, Dict, List, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar, Union
 
 import numpy as np
 
@@ -46,6 +46,7 @@ from ._messages import (
 from ._values import DWA_STRING_FIELDS, Axis, DataActuator, DataToExport, DataWithAxes, ParameterWithPath, check_array
 
 Chunk = Union[bytes, memoryview]
+T = TypeVar("T")
 _BOOL, _INT64, _FLOAT64, _COMPLEX128 = (np.dtype(text) for text in ("|b1", "<i8", "<f8", "<c16"))
 _pack_int64 = struct.Struct("<q").pack
 _pack_float64 = struct.Struct("<d").pack
@@ -53,6 +54,45 @@ _pack_complex128 = struct.Struct("<dd").pack
 _pack_u32s = [struct.Struct(f">{2 + ndim}I").pack for ndim in range(65)]  # nbytes, ndim, shape; 64 = numpy's max
 _STR_CACHE: Dict[str, bytes] = {}
 _STR_CACHE_MAX_TEXT, _STR_CACHE_MAX_ENTRIES = 64, 4096
+Remembered = Tuple[bytes, int]  # how texts were written, and the smallest max_string_bytes that allows it
+_TEXT_RUNS: Dict[Tuple[Any, ...], Remembered] = {}  # texts as consecutive STRs (a DWA's name, units …)
+_TEXT_LISTS: Dict[Tuple[Any, ...], Remembered] = {}  # texts as a LIST (labels, attribute names)
+_ARRAY_HEADS: Dict[Tuple[Any, ...], bytes] = {}
+"""ARR bytes before the pixels, by (dtype, shape): a camera sends the same ones frame after frame."""
+_CACHE_MAX_ENTRIES = 1024
+_LONGEST_DTYPE_TEXT = 4  # '<c16'
+
+
+def _check_u32(number: int, field: str) -> None:
+    if not 0 <= number < 2**32:
+        raise LocalProtocolError(f"length {number} does not fit in 4 unsigned bytes", field)
+
+
+def _remembered(cache: Dict[Tuple[Any, ...], Remembered], texts: Tuple[Any, ...]) -> Optional[Remembered]:
+    """How ``texts`` were last written, if they were."""
+    try:
+        return cache.get(texts)
+    except TypeError:  # not hashable, hence not texts: the writer says what it is
+        return None
+
+
+def _remember_texts(
+    cache: Dict[Tuple[Any, ...], Remembered], texts: Tuple[Any, ...], encoded: bytes, at_least: int = 0
+) -> None:
+    """Remember how ``texts`` were written, if they are all strs, with the string limit that allows it.
+
+    ``at_least``: the limit the tags written with them need.
+    """
+    if all(type(text) is str for text in texts):
+        longest = max((len(text.encode("utf-8")) for text in texts), default=0)
+        _put(cache, texts, (encoded, max(longest, at_least)))
+
+
+def _put(cache: Dict[Tuple[Any, ...], T], key: Tuple[Any, ...], value: T) -> None:
+    """Add to a cache of encodings, emptied when full: only a stream's few recurring ones matter."""
+    if len(cache) >= _CACHE_MAX_ENTRIES:
+        cache.clear()
+    cache[key] = value
 
 
 def encoded_str(text: str) -> bytes:
@@ -72,6 +112,7 @@ def encoded_str(text: str) -> bytes:
 _FLOAT64_HEAD, _INT64_HEAD = (encoded_str(text) + (8).to_bytes(4, "big") for text in ("<f8", "<i8"))
 _STRING_TAG, _SCALAR_TAG = encoded_str("string"), encoded_str("scalar")
 _TAG_BYTES = len("string")  # = len("scalar")
+_SCALAR_FLOAT64_HEAD, _SCALAR_INT64_HEAD = _SCALAR_TAG + _FLOAT64_HEAD, _SCALAR_TAG + _INT64_HEAD
 
 
 class _Writer:
@@ -82,6 +123,8 @@ class _Writer:
         self._chunks: List[Chunk] = []
         self._head = bytearray()
         self._depth = 0
+        self._dtypes_fit = limits.max_string_bytes >= _LONGEST_DTYPE_TEXT  # then a cached array head is valid
+        self._tags_fit = limits.max_string_bytes >= _LONGEST_TAG  # then no list tag is over the limit
 
     def chunks(self) -> List[Chunk]:
         if self._head:
@@ -90,8 +133,7 @@ class _Writer:
         return self._chunks
 
     def u32(self, number: int, field: str) -> None:
-        if not 0 <= number < 2**32:
-            raise LocalProtocolError(f"length {number} does not fit in 4 unsigned bytes", field)
+        _check_u32(number, field)
         self._head += number.to_bytes(4, "big")
 
     def raw(self, data: bytes, field: str) -> None:
@@ -109,18 +151,22 @@ class _Writer:
         self._head += encoded
 
     def texts(self, field: str, names: Tuple[str, ...], texts: Tuple[Any, ...]) -> None:
-        """Consecutive STRs of ``field``'s parts ``names``, written as ``string`` does.
+        """Consecutive STRs of ``field``'s parts ``names``, written as ``string`` does; remembered whole.
 
-        The usual ones (short, hence cached) are written at once: a part's field name is
-        only made for ``string``, when a text is not a cached str or is over the limit.
+        A part's field name is only made for ``string``, when a text is not a str or is over the limit.
         """
-        limit = self._limits.max_string_bytes
+        limit, cached = self._limits.max_string_bytes, _remembered(_TEXT_RUNS, texts)
+        if cached is not None and cached[1] <= limit:
+            self._head += cached[0]
+            return
+        start = len(self._head)
         for name, text in zip(names, texts):
             encoded = _STR_CACHE.get(text) if type(text) is str else None
             if encoded is None or len(encoded) - 4 > limit:
                 self.string(text, f"{field}.{name}")
             else:
                 self._head += encoded
+        _remember_texts(_TEXT_RUNS, texts, bytes(self._head[start:]))
 
     def _plain_number(self, value: Any, tag: bytes = b"") -> bool:
         """Write a float or an int64 (after ``tag``) as ``scalar`` would, at once; else False.
@@ -160,6 +206,26 @@ class _Writer:
         self.raw(raw, field)
 
     def array(self, value: np.ndarray, field: str) -> None:
+        limits = self._limits
+        head = _ARRAY_HEADS.get((value.dtype, value.shape)) if type(value) is np.ndarray else None
+        if (
+            head is None
+            or value.nbytes > limits.max_array_bytes
+            or value.ndim > limits.max_ndim
+            or not self._dtypes_fit
+        ):
+            head = self._array_head(value, field)
+        self._head += head
+        if value.nbytes:
+            pixels = value.data
+            if not pixels.c_contiguous:
+                pixels = np.ascontiguousarray(value).data  # a copy: the wire wants C order
+            self._chunks.append(bytes(self._head))
+            self._head = bytearray()
+            self._chunks.append(pixels.cast("B"))  # the pixels as bytes, not copied
+
+    def _array_head(self, value: np.ndarray, field: str) -> bytes:
+        """ARR up to the pixels, checked field by field, and remembered for ``array``."""
         check_array(value, field)
         if value.nbytes > self._limits.max_array_bytes:
             raise LocalProtocolError(
@@ -170,21 +236,23 @@ class _Writer:
         text = str(wire_dtype(value.dtype))
         if len(text) > self._limits.max_string_bytes:
             self.string(text, f"{field}.dtype")  # which says it is over the limit
-        self._head += encoded_str(text)
-        if value.nbytes < 2**32 and max(value.shape, default=0) < 2**32:  # one pack; else u32() names the misfit
-            self._head += _pack_u32s[value.ndim](value.nbytes, value.ndim, *value.shape)
-        else:
-            self.u32(value.nbytes, f"{field}.nbytes")
-            self.u32(value.ndim, f"{field}.ndim")
-            for dim in value.shape:
-                self.u32(dim, f"{field}.shape")
-        if value.nbytes:
-            contiguous = value if value.flags.c_contiguous else np.ascontiguousarray(value)  # else a copy
-            self._chunks.append(bytes(self._head))
-            self._head = bytearray()
-            self._chunks.append(contiguous.data.cast("B"))  # the pixels as bytes, not copied
+        _check_u32(value.nbytes, f"{field}.nbytes")
+        for dim in value.shape:
+            _check_u32(dim, f"{field}.shape")
+        head = encoded_str(text) + _pack_u32s[value.ndim](value.nbytes, value.ndim, *value.shape)
+        _put(_ARRAY_HEADS, (value.dtype, value.shape), head)
+        return head
 
     def sequence(self, values: Any, field: str) -> None:
+        self._list_start(values, field)
+        plain = self._plain_element
+        for position, value in enumerate(values):
+            if not plain(value):
+                self.tagged(value, f"{field}[{position}]")
+        self._depth -= 1
+
+    def _list_start(self, values: Any, field: str) -> None:
+        """A LIST's checks and count; the caller writes the elements, then leaves the nesting level."""
         if not isinstance(values, (tuple, list)):
             raise LocalProtocolError(f"expected a tuple or list, got {type(values).__name__}", field)
         if len(values) > self._limits.max_list_length:
@@ -194,27 +262,55 @@ class _Writer:
         self._depth += 1
         if self._depth > self._limits.max_depth:
             raise LocalProtocolError(f"nesting deeper than max_depth={self._limits.max_depth}", field)
-        self.u32(len(values), field)
-        plain = self._plain_element
+        _check_u32(len(values), field)
+        self._head += len(values).to_bytes(4, "big")
+
+    def objects(self, values: Tuple[Any, ...], field: str, kind: type, tag: str) -> None:
+        """A LIST of ``kind`` objects (a DWA's arrays or axes, a DTE's DWAs), tagged ``tag`` as ``tagged`` would."""
+        if not self._tags_fit:
+            self.sequence(values, field)  # which names the tag that is over the limit
+            return
+        self._list_start(values, field)
+        encoded_tag, write = _TAG_STRS[tag], _TAGGED_WRITERS[tag]
         for position, value in enumerate(values):
-            if not plain(value):
+            if isinstance(value, kind):
+                self._head += encoded_tag
+                write(self, value, f"{field}[{position}]")
+            else:
                 self.tagged(value, f"{field}[{position}]")
         self._depth -= 1
+
+    def text_list(self, texts: Tuple[str, ...], field: str) -> None:
+        """A LIST of strs (labels, attribute names), written as ``sequence`` does; remembered whole."""
+        limits, cached = self._limits, _remembered(_TEXT_LISTS, texts)
+        if cached is None or cached[1] > limits.max_string_bytes or len(texts) > limits.max_list_length:
+            start = len(self._head)
+            self.sequence(texts, field)
+            _remember_texts(_TEXT_LISTS, texts, bytes(self._head[start:]), _TAG_BYTES)
+        elif self._depth >= limits.max_depth:
+            self.sequence(texts, field)  # which says so
+        else:
+            self._head += cached[0]
 
     def _plain_element(self, value: Any) -> bool:
         """Write a str, float or int list element, tag and value at once, as ``tagged`` would; else False.
 
         Labels, names, indexes and most extra attributes are such values.
         """
-        kind, max_bytes = type(value), self._limits.max_string_bytes
-        if max_bytes < _TAG_BYTES:  # the tags themselves would be over the limit: ``tagged`` says so
+        if not self._tags_fit:
+            return False  # ``tagged`` names the tag that is over the limit
+        kind = type(value)
+        if kind is str:
+            encoded = _STR_CACHE.get(value) or encoded_str(value)
+            if len(encoded) - 4 > self._limits.max_string_bytes:
+                return False
+            self._head += _STRING_TAG + encoded
+        elif kind is float:
+            self._head += _SCALAR_FLOAT64_HEAD + _pack_float64(value)
+        elif kind is int and -(2**63) <= value < 2**63:
+            self._head += _SCALAR_INT64_HEAD + _pack_int64(value)
+        else:
             return False
-        if kind is not str:
-            return self._plain_number(value, _SCALAR_TAG)
-        encoded = _STR_CACHE.get(value) or encoded_str(value)
-        if len(encoded) - 4 > max_bytes:
-            return False
-        self._head += _STRING_TAG + encoded
         return True
 
     def tagged(self, value: Any, field: str) -> None:
@@ -238,12 +334,13 @@ class _Writer:
         if not self._plain_number(dwa.timestamp):
             self.scalar(dwa.timestamp, f"{field}.timestamp")
         self.texts(field, DWA_STRING_FIELDS, (dwa.name, dwa.units, dwa.source, dwa.dim, dwa.distribution))
-        self.sequence(dwa.data, f"{field}.data")
-        self.sequence(dwa.labels, f"{field}.labels")
+        self.objects(dwa.data, f"{field}.data", np.ndarray, "array")
+        self.text_list(dwa.labels, f"{field}.labels")
         self.string(dwa.origin, f"{field}.origin")
-        for name in ("nav_indexes", "axes", "errors"):
-            self.sequence(getattr(dwa, name), f"{field}.{name}")
-        self.sequence(tuple(dwa.extra_attributes), f"{field}.extra_attributes")
+        self.sequence(dwa.nav_indexes, f"{field}.nav_indexes")
+        self.objects(dwa.axes, f"{field}.axes", Axis, "axis")
+        self.objects(dwa.errors, f"{field}.errors", np.ndarray, "array")
+        self.text_list(tuple(dwa.extra_attributes), f"{field}.extra_attributes")
         for name, value in dwa.extra_attributes.items():
             if not self._plain_element(value):
                 self.tagged(value, f"{field}.{name}")
@@ -253,7 +350,7 @@ class _Writer:
         if not self._plain_number(dte.timestamp):
             self.scalar(dte.timestamp, f"{field}.timestamp")
         self.string(dte.name, f"{field}.name")
-        self.sequence(dte.data, f"{field}.data")
+        self.objects(dte.data, f"{field}.data", DataWithAxes, "dwa")
 
     def parameter(self, parameter: ParameterWithPath, field: str) -> None:
         self.sequence(parameter.path, f"{field}.path")
@@ -320,6 +417,7 @@ _TAGGED_WRITERS: Dict[str, Callable[[_Writer, Any, str], None]] = {
     "parameter": _Writer.parameter,
 }
 _TAG_STRS = {tag: encoded_str(tag) for tag in _TAGGED_WRITERS}  # each tag as STR
+_LONGEST_TAG = max(map(len, _TAGGED_WRITERS))
 
 
 def encode_value(value: Any, limits: Limits = DEFAULT_LIMITS) -> List[Chunk]:
