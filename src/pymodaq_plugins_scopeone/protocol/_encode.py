@@ -217,12 +217,10 @@ class _Writer:
             head = self._array_head(value, field)
         self._head += head
         if value.nbytes:
-            pixels = value.data
-            if not pixels.c_contiguous:
-                pixels = np.ascontiguousarray(value).data  # a copy: the wire wants C order
+            contiguous = value if value.flags.c_contiguous else np.ascontiguousarray(value)  # else a copy
             self._chunks.append(bytes(self._head))
             self._head = bytearray()
-            self._chunks.append(pixels.cast("B"))  # the pixels as bytes, not copied
+            self._chunks.append(contiguous.data.cast("B"))  # the pixels as bytes, not copied
 
     def _array_head(self, value: np.ndarray, field: str) -> bytes:
         """ARR up to the pixels, checked field by field, and remembered for ``array``."""
@@ -262,8 +260,7 @@ class _Writer:
         self._depth += 1
         if self._depth > self._limits.max_depth:
             raise LocalProtocolError(f"nesting deeper than max_depth={self._limits.max_depth}", field)
-        _check_u32(len(values), field)
-        self._head += len(values).to_bytes(4, "big")
+        self.u32(len(values), field)
 
     def objects(self, values: Tuple[Any, ...], field: str, kind: type, tag: str) -> None:
         """A LIST of ``kind`` objects (a DWA's arrays or axes, a DTE's DWAs), tagged ``tag`` as ``tagged`` would."""

@@ -147,6 +147,10 @@ def _read_dwa_rest(r: Reader, field: str, fields: Dict[str, Any]) -> Parser[Data
     """The fields after the data arrays (the fast way when it can), then the DataWithAxes."""
     tail = yield from attempt(r, dwa_tail, field)
     fields.update(tail if tail is not None else (yield from _read_dwa_tail(r, field)))
+    return _dwa_of(field, fields)
+
+
+def _dwa_of(field: str, fields: Dict[str, Any]) -> DataWithAxes:
     cls = DataActuator if fields["class_name"] == "DataActuator" else DataWithAxes
     return cls.from_decoded(fields) or build(field, cls, **fields)
 
@@ -172,26 +176,31 @@ def _dte_head(r: Reader, field: str) -> Tuple[float, str]:
 
 
 def read_dte(r: Reader, field: str) -> Parser[DataToExport]:
-    return (yield from read_dte_after(r, field, (yield from attempt(r, dte_head))))
+    head = yield from attempt(r, dte_head)
+    if head is not None:
+        return (yield from read_frame(r, field, head))
+    return (yield from read_general_dte(r, field))
 
 
-def read_dte_after(r: Reader, field: str, head: Optional[DteHead]) -> Parser[DataToExport]:
-    """A DataToExport whose head, when it has one DWA of one array, the fast path read (``head``)."""
-    if head is None:
-        timestamp, name = yield from get(r.atomic, _dte_head, r, field)
-        data = yield from read_list(r, f"{field}.data", "dwa")
-    else:
-        timestamp, name, fields, header = head
-        data = ((yield from _read_only_dwa(r, f"{field}.data[0]", fields, header)),)
+def read_general_dte(r: Reader, field: str) -> Parser[DataToExport]:
+    """A DataToExport that the fast path left to the general parser."""
+    timestamp, name = yield from get(r.atomic, _dte_head, r, field)
+    data = yield from read_list(r, f"{field}.data", "dwa")
     return DataToExport.from_decoded(name, data, timestamp)  # each element is a DataWithAxes: valid as it is
 
 
-def _read_only_dwa(r: Reader, field: str, fields: Dict[str, Any], header: Header) -> Parser[DataWithAxes]:
-    """The pixels and the rest of a DTE's only DWA; the fast path counted the DTE's list depth."""
+def read_frame(r: Reader, field: str, head: DteHead) -> Parser[DataToExport]:
+    """The rest of a DataToExport of one DWA of one array (a camera frame) whose head the fast path read.
+
+    One generator from the pixels to the end: a frame's bytes resume no other.
+    """
+    timestamp, name, fields, header = head
+    field = f"{field}.data[0]"
     fields["data"] = ((yield from read_payload(r, f"{field}.data[0]", header)),)
-    dwa = yield from _read_dwa_rest(r, field, fields)
-    r.depth -= 1
-    return dwa
+    tail = yield from attempt(r, dwa_tail, field)
+    fields.update(tail if tail is not None else (yield from _read_dwa_tail(r, field)))
+    r.depth -= 1  # the DTE's list, counted by the fast path
+    return DataToExport.from_decoded(name, (_dwa_of(field, fields),), timestamp)
 
 
 def read_parameter(r: Reader, field: str) -> Parser[ParameterWithPath]:

@@ -35,7 +35,7 @@ from ._messages import (
     SetInfo,
     StopMotion,
 )
-from ._parse import read_array, read_dte_after, read_dwa, read_list, read_real
+from ._parse import read_array, read_dwa, read_frame, read_general_dte, read_list, read_real
 from ._reader import Need, NeedMore, Parser, Reader, build, get
 from ._values import DataActuator, DataToExport, Position
 
@@ -64,11 +64,12 @@ def read_done_payload(r: Reader, field: str) -> Parser[Union[DataToExport, Tuple
     A camera frame's DataToExport is recognised by the fast path reading its head.
     """
     head = yield from attempt(r, dte_head)
-    if head is not None or (
-        (yield from get(r.peek_u32)) == len("DataToExport")
-        and (yield from get(r.peek, len(_DTE_HEADER))) == _DTE_HEADER
-    ):
-        return (yield from read_dte_after(r, field, head))
+    if head is not None:
+        return (yield from read_frame(r, field, head))
+    if (yield from get(r.peek_u32)) == len("DataToExport") and (
+        yield from get(r.peek, len(_DTE_HEADER))
+    ) == _DTE_HEADER:
+        return (yield from read_general_dte(r, field))
     return (yield from read_list(r, field))
 
 
