@@ -1,22 +1,25 @@
 """Codec speed: encode and decode a 2048×2048 uint16 frame message, next to one memcpy.
 
-Run: ``python benchmarks/bench_codec.py [--repeat 30]``. It prints the measured costs and
+Run: ``python benchmarks/bench_codec.py [--rounds 15]``. It prints the measured costs and
 the ratios against the goals of issue 2 (decode ≤ 1.2 × memcpy, encode ≤ 0.1 × memcpy).
 
 Decoding reads from an in-memory stream the way the transport reads a socket: one decoder
 for the stream, headers read into a reused 64 KiB buffer, pixels with ``readinto`` straight
 into the decoder's receive buffer, which an ArrayPool recycles (a fresh 8 MiB array would
-cost ~2,000 page faults).
-Three frame messages: a bare one, one with pixel axes and 4 extra attributes, and one
-made by the agent's own ``frame_message`` (labels, axes, 7 extra attributes, a list among
-them). Each figure is the median of ``--repeat`` runs, all measured in this one run, in two
-regimes: *streaming* cycles through 8 distinct frames (64 MiB, more than the CPU cache),
-as a camera stream does, for both the memcpy and the decoder; *in-cache* repeats one
-frame that stays in the 32 MiB L3 cache, which makes the copy itself nearly free. The
-goals are judged streaming (docs/decisions/0008-codec-fast-path.md); the in-cache line
-is a stress figure for the fixed cost of a message. The *no-parse floor* is what any
-decoder written in Python must at least spend: read the stream as the decoder does, copy
-the pixels once, compare the header bytes with the expected ones, build nothing.
+cost ~2,000 page faults). Three frame messages: a bare one, one with pixel axes and 4
+extra attributes, and one made by the agent's own ``frame_message`` (labels, axes, 7 extra
+attributes, a list among them).
+
+Two regimes: *streaming* cycles through 8 distinct frames (64 MiB, more than the CPU
+cache), as a camera stream does, for both the memcpy and the decoder; *in-cache* repeats
+one frame that stays in the 32 MiB L3 cache, which makes the copy itself nearly free. The
+goals are judged streaming (docs/decisions/0008-codec-fast-path.md); the in-cache line is
+a stress figure for the fixed cost of a message. The *no-parse floor* is what any decoder
+written in Python must at least spend: read the stream as the decoder does, copy the
+pixels once, compare the header bytes with the expected ones, build nothing.
+
+Each figure is the median, over rounds, of an action's median time in the round divided by
+the memcpy's in the same round (quartiles in brackets), all measured in this one run.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import io
 import itertools
 import statistics
 import time
-from typing import Callable, List
+from typing import Callable, Dict, List
 
 import numpy as np
 
@@ -94,12 +97,29 @@ def decode_stream(stream: io.BytesIO, decoder: MessageDecoder, scratch: bytearra
 
 
 def median_seconds(action: Callable[[], object], repeat: int) -> float:
+    """The median duration of ``repeat`` calls after one warm-up call (which fills or flushes the caches)."""
+    action()
     timings: List[float] = []
     for _ in range(repeat):
         start = time.perf_counter()
         action()
         timings.append(time.perf_counter() - start)
     return statistics.median(timings)
+
+
+def ratios_to_memcpy(actions: Dict[str, Callable[[], object]], rounds: int) -> Dict[str, List[float]]:
+    """Per round, each action's median time over its memcpy's, all actions measured in turn.
+
+    The machine's memory bandwidth drifts by 10–20 % over seconds; measuring every action in
+    each round and dividing within the round keeps that drift out of the ratios.
+    """
+    ratios: Dict[str, List[float]] = {name: [] for name in actions}
+    for _ in range(rounds):
+        seconds = {name: median_seconds(action, PER_ROUND) for name, action in actions.items()}
+        for name in actions:
+            ratios[name].append(seconds[name] / seconds["memcpy"])
+        ratios["memcpy"][-1] = seconds["memcpy"]  # the memcpy's own time, in seconds
+    return ratios
 
 
 def floor_stream(stream: io.BytesIO, scratch: bytearray, head: bytes, tail: bytes, pixels: np.ndarray) -> None:
@@ -118,7 +138,7 @@ def floor_stream(stream: io.BytesIO, scratch: bytearray, head: bytes, tail: byte
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--rounds", type=int, default=15, help=f"rounds of {PER_ROUND} timings per action")
     parser.add_argument("--size", type=int, default=2048, help="frame side in pixels")
     args = parser.parse_args()
 
@@ -129,9 +149,9 @@ def main() -> None:
         else:
             message = frame_message(args.size, args.size, "<u2", metadata=kind.startswith("with"))
         wire_bytes = sum(len(chunk) for chunk in encode_message(message))
-        print(f"\n{args.size}x{args.size} uint16 frame, {kind}: {wire_bytes} bytes, median of {args.repeat}")
+        print(f"\n{args.size}x{args.size} uint16 frame, {kind}: {wire_bytes} bytes, {args.rounds} rounds")
         for regime, copies in (("streaming", STREAM_COPIES), ("in-cache", 1)):
-            missed = measure(message, args.repeat, regime, copies)
+            missed = measure(message, args.rounds, regime, copies)
             failures += [f"{name} {regime} ({kind})" for name in missed if regime == GOAL_REGIME]
     print(
         f"\nGoals of issue 2, judged {GOAL_REGIME} (decision 0008): "
@@ -143,12 +163,14 @@ def main() -> None:
 STREAM_COPIES = 8  # 8 × 8 MiB of distinct frames: more than this machine's 32 MiB L3 cache
 GOAL_REGIME = "streaming"  # frames are new data, as from a camera or a socket (docs/decisions/0008)
 GOALS = {"encode": 0.1, "decode": 1.2}
+PER_ROUND = 5  # timings per action in a round, after a warm-up call
 
 
-def measure(message: DataReady, repeat: int, regime: str, copies: int) -> List[str]:
+def measure(message: DataReady, rounds: int, regime: str, copies: int) -> List[str]:
     """Print one line of figures and return the names of the goals missed.
 
-    ``copies`` distinct frames are cycled through, as in a stream.
+    ``copies`` distinct frames are cycled through, as in a stream. Each figure is the median
+    over ``rounds`` of the ratio to the memcpy of the same round, with its quartiles.
     """
     pixels = message.data.data[0].data[0]  # type: ignore[union-attr]
     chunks = encode_message(message)
@@ -174,21 +196,28 @@ def measure(message: DataReady, repeat: int, regime: str, copies: int) -> List[s
         raise SystemExit("decoded pixels differ from the encoded ones")
     del decoded
 
-    copy_s = median_seconds(memcpy, repeat)
-    seconds = {
-        "encode": median_seconds(lambda: encode_message(message), repeat),
-        "decode": median_seconds(lambda: decode_stream(next_stream(), decoder, scratch), repeat),
-    }
     floor_pixels = np.empty_like(pixels)
-    floor_s = median_seconds(lambda: floor_stream(next_stream(), scratch, head, tail, floor_pixels), repeat)
+    ratios = ratios_to_memcpy(
+        {
+            "memcpy": memcpy,
+            "encode": lambda: encode_message(message),
+            "decode": lambda: decode_stream(next_stream(), decoder, scratch),
+            "floor": lambda: floor_stream(next_stream(), scratch, head, tail, floor_pixels),
+        },
+        rounds,
+    )
+    copy_s = statistics.median(ratios.pop("memcpy"))
     figures = [f"  {regime:9}  memcpy {copy_s * 1e3:6.3f} ms ({pixels.nbytes / copy_s / 1e9:5.2f} GB/s)"]
-    missed = [name for name, goal in GOALS.items() if seconds[name] > goal * copy_s]
-    for name, goal in GOALS.items():
-        verdict = "FAIL" if name in missed else "PASS"
-        figures.append(
-            f"{name} {seconds[name] * 1e3:6.3f} ms = {seconds[name] / copy_s:5.3f} x (goal <= {goal}: {verdict})"
-        )
-    figures.append(f"no-parse floor {floor_s / copy_s:5.3f} x")
+    missed = []
+    for name, goal in (*GOALS.items(), ("floor", None)):
+        quartiles = statistics.quantiles(ratios[name], n=4)
+        figure = f"{quartiles[1]:5.3f} x ({quartiles[0]:.3f}–{quartiles[2]:.3f})"
+        if goal is None:
+            figures.append(f"no-parse floor {figure}")
+            continue
+        if quartiles[1] > goal:
+            missed.append(name)
+        figures.append(f"{name} {figure} goal <= {goal}: {'FAIL' if name in missed else 'PASS'}")
     print(" | ".join(figures))
     return missed
 

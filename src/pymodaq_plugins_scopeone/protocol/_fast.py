@@ -131,13 +131,13 @@ def dwa_tail(r: Reader, field: str) -> Dict[str, Any]:
 
 
 def _make_axis(r: Reader, field: str, found: FoundAxis, run: int) -> Axis:
-    """Allocate and fill an axis' data (the run is committed, so this happens once)."""
+    """An axis with a copy of its buffered data (the run is committed, so this happens once).
+
+    The copy is numpy's own, not through ``r.allocate``: a few KiB that are already
+    buffered, which a pool would not recycle anyway, copied in one call.
+    """
     label, units, dtype, shape, start, index, spread_order = found
-    data = r.new_array(f"{field}.data", dtype, shape)
-    if data.nbytes:
-        start += run
-        with memoryview(r.buffer) as buffered:  # released at once: the buffer must stay resizable
-            data.reshape(-1).view(np.uint8).data[:] = buffered[start : start + data.nbytes]
+    data = np.frombuffer(r.buffer, dtype, shape[0], run + start).copy()  # the view dies here: buffer resizable
     fields = {"label": label, "units": units, "data": data, "index": index, "spread_order": spread_order}
     return Axis.from_decoded(fields) or build(field, Axis, **fields)
 
