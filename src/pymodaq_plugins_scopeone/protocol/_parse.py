@@ -147,10 +147,6 @@ def _read_dwa_rest(r: Reader, field: str, fields: Dict[str, Any]) -> Parser[Data
     """The fields after the data arrays (the fast way when it can), then the DataWithAxes."""
     tail = yield from attempt(r, dwa_tail, field)
     fields.update(tail if tail is not None else (yield from _read_dwa_tail(r, field)))
-    return _dwa_of(field, fields)
-
-
-def _dwa_of(field: str, fields: Dict[str, Any]) -> DataWithAxes:
     cls = DataActuator if fields["class_name"] == "DataActuator" else DataWithAxes
     return cls.from_decoded(fields) or build(field, cls, **fields)
 
@@ -190,17 +186,13 @@ def read_general_dte(r: Reader, field: str) -> Parser[DataToExport]:
 
 
 def read_frame(r: Reader, field: str, head: DteHead) -> Parser[DataToExport]:
-    """The rest of a DataToExport of one DWA of one array (a camera frame) whose head the fast path read.
-
-    One generator from the pixels to the end: a frame's bytes resume no other.
-    """
+    """The rest of a DataToExport of one DWA of one array (a camera frame) whose head the fast path read."""
     timestamp, name, fields, header = head
-    field = f"{field}.data[0]"
-    fields["data"] = ((yield from read_payload(r, f"{field}.data[0]", header)),)
-    tail = yield from attempt(r, dwa_tail, field)
-    fields.update(tail if tail is not None else (yield from _read_dwa_tail(r, field)))
+    dwa_field = f"{field}.data[0]"
+    fields["data"] = ((yield from read_payload(r, f"{dwa_field}.data[0]", header)),)
+    dwa = yield from _read_dwa_rest(r, dwa_field, fields)
     r.depth -= 1  # the DTE's list, counted by the fast path
-    return DataToExport.from_decoded(name, (_dwa_of(field, fields),), timestamp)
+    return DataToExport.from_decoded(name, (dwa,), timestamp)
 
 
 def read_parameter(r: Reader, field: str) -> Parser[ParameterWithPath]:
