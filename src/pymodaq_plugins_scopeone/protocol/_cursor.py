@@ -72,7 +72,7 @@ class Short(Exception):
 
 
 class Cursor:
-    """A read position in the reader's buffer; the reader is not changed (see ``_fast.commit``)."""
+    """A read position in the reader's buffer; the reader itself is only changed by ``_fast._commit``."""
 
     __slots__ = ("base", "buffer", "depth", "depth_at_start", "limits", "max_string", "origin", "pos", "varying")
 
