@@ -90,3 +90,14 @@ def test_what_is_remembered_of_one_message_is_not_reused_for_another():
         (("a", "c"), "mV", {"gain": 2.5, "name": "two"}),
         (("a", "c"), "mV", {"gain": 2.5, "other": "two"}),
     ]
+
+
+def test_long_texts_are_written_but_not_remembered():
+    from pymodaq_plugins_scopeone.protocol import _encode
+
+    long_units = "u" * 5000  # the remembered encodings stay small whatever a peer's messages hold
+    message = frame(units=long_units, labels=(long_units,))
+    received = decode_messages(join_chunks(encode_message(message)))[0].data.data[0]
+    assert (received.units, received.labels) == (long_units, (long_units,))
+    remembered = [*_encode._TEXT_RUNS, *_encode._TEXT_LISTS]
+    assert not any(long_units in texts for texts in remembered)

@@ -59,7 +59,7 @@ _TEXT_RUNS: Dict[Tuple[Any, ...], Remembered] = {}  # texts as consecutive STRs 
 _TEXT_LISTS: Dict[Tuple[Any, ...], Remembered] = {}  # texts as a LIST (labels, attribute names)
 _ARRAY_HEADS: Dict[Tuple[Any, ...], bytes] = {}
 """ARR bytes before the pixels, by (dtype, shape): a camera sends the same ones frame after frame."""
-_CACHE_MAX_ENTRIES = 1024
+_CACHE_MAX_ENTRIES, _REMEMBER_MAX_BYTES = 1024, 4096  # so that the caches hold at most ~16 MiB, whatever is sent
 _LONGEST_DTYPE_TEXT = 4  # '<c16'
 
 
@@ -83,7 +83,7 @@ def _remember_texts(
 
     ``at_least``: the limit the tags written with them need.
     """
-    if all(type(text) is str for text in texts):
+    if len(encoded) <= _REMEMBER_MAX_BYTES and all(type(text) is str for text in texts):
         longest = max((len(text.encode("utf-8")) for text in texts), default=0)
         _put(cache, texts, (encoded, max(longest, at_least)))
 
