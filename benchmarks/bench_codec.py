@@ -126,15 +126,22 @@ def ratios_to_memcpy(
 
 def floor_stream(stream: io.BytesIO, scratch: bytearray, head: bytes, tail: bytes, pixels: np.ndarray) -> None:
     """What any decoder of this message must do at least: read it as ``decode_stream`` does, copy
-    the pixels once into their array, and compare every header byte with the expected ones."""
+    the pixels once into their array, and compare every header byte with the expected ones.
+
+    The tail (33 KiB at most here) must come in one read: after the pixels, or with them.
+    """
     count = stream.readinto(scratch)
     if not scratch.startswith(head):
         raise SystemExit("floor: unexpected header bytes")
     view = pixels.reshape(-1).view(np.uint8).data
-    view[: count - len(head)] = memoryview(scratch)[len(head) : count]
-    stream.readinto(view[count - len(head) :])
-    count = stream.readinto(scratch)
-    if scratch[:count] != tail:
+    first = min(count - len(head), len(view))
+    view[:first] = memoryview(scratch)[len(head) : len(head) + first]
+    if first < len(view):
+        stream.readinto(view[first:])
+        start, count = 0, stream.readinto(scratch)
+    else:
+        start = len(head) + first
+    if scratch[start:count] != tail:
         raise SystemExit("floor: unexpected trailing bytes")
 
 
