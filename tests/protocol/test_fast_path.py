@@ -102,7 +102,7 @@ def assert_same(fast: Outcome, general: Outcome) -> None:
 
 
 def assert_agree(data: bytes, seed: int = 0, limits: Limits = DEFAULT_LIMITS) -> Outcome:
-    """Decode every way with the fast path on (twice: noted, then replayed) and off; return the outcome."""
+    """Decode every way with the fast path on (twice: runs read, then built from their layouts) and off."""
     for _name, sizes, recv_into in feedings(seed):
         with fast_path(False):
             general = decode(data, sizes, limits, recv_into)
@@ -231,7 +231,7 @@ def test_a_camera_stream_is_replayed_and_each_frame_keeps_its_own_values(monkeyp
     with fast_path(True):
         again, error, _ = decode(wire(*stream), lambda: 1 << 30)
     assert error is None and len(again) == len(items) and all(values_equal(a, b) for a, b in zip(again, items))
-    # Head and tail of the first frame and of the other camera's (its name differs); the rest are replays.
+    # Head and tail of the first frame and of the other camera's (its name differs); the rest are built.
     assert len(runs_read) == 4
 
 
