@@ -27,6 +27,10 @@ _log = logging.getLogger(__name__)
 _MAX_WAIT_S = 1.0
 
 
+def _do_nothing() -> None:
+    pass
+
+
 class TimerHandle:
     """A scheduled call; :meth:`cancel` prevents it from running."""
 
@@ -35,8 +39,14 @@ class TimerHandle:
         self.cancelled = False
 
     def cancel(self) -> None:
-        """Do not run the callback."""
+        """Do not run the callback, and let go of it now (as asyncio does).
+
+        A cancelled timer stays in the heap until its time; the callback it held, often a
+        bound method of the object that owns the timer, would keep that object and all it
+        holds (a recording's frames) alive until then, or until the cyclic collector runs.
+        """
         self.cancelled = True
+        self.callback = _do_nothing
 
 
 class EventLoop:
