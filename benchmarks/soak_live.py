@@ -8,8 +8,9 @@ shows is checked:
 * corrupt frames: the stand-in's CRC-32 stamp (row 0) must match the pixels and the frame
   index (:func:`verify_frame_checksum`) — must be 0;
 * frame indices strictly increasing — no repeat, no going back;
-* RSS of this (plugin) process and of the agent process sampled every ``--sample-s``; after a
-  warm-up, the median of the last fifth must be within 5 % of the median of the first fifth.
+* RSS of this (plugin) process, of the agent process and of the stand-in sampled every
+  ``--sample-s``; after a warm-up, the median of the last fifth must be within 5 % of the
+  median of the first fifth.
 
 Prints a JSON report (``--json PATH`` also writes it) and exits 1 if a criterion failed.
 Every child runs in its own process group and is killed in ``finally``; the temporary
@@ -219,6 +220,7 @@ def soak(minutes: float, sample_s: float, folder: Path) -> Dict[str, Any]:
         viewer.grab_done_signal.connect(on_frame)
         plugin_rss: List[int] = []
         agent_rss: List[int] = []
+        standin_rss: List[int] = []
         started = time.monotonic()
         viewer.grab_data(grab_state=True)
         next_sample = started
@@ -227,7 +229,8 @@ def soak(minutes: float, sample_s: float, folder: Path) -> Dict[str, Any]:
             pump(min(0.2, sample_s))
             if time.monotonic() >= next_sample:
                 next_sample += sample_s
-                for pid, samples in ((os.getpid(), plugin_rss), (agent.popen.pid, agent_rss)):
+                processes = ((os.getpid(), plugin_rss), (agent.popen.pid, agent_rss), (stand_in.popen.pid, standin_rss))
+                for pid, samples in processes:
                     value = rss_kib(pid)
                     if value is not None:
                         samples.append(value)
@@ -252,6 +255,8 @@ def soak(minutes: float, sample_s: float, folder: Path) -> Dict[str, Any]:
             agent_rss_kib=ends(agent_rss, warmup),
             plugin_rss_growth=growth(plugin_rss, warmup),
             agent_rss_growth=growth(agent_rss, warmup),
+            standin_rss_kib=ends(standin_rss, warmup),
+            standin_rss_growth=growth(standin_rss, warmup),
             link_last_error=detector["link", "last_error"],
         )
     finally:
@@ -276,7 +281,7 @@ def verdict(report: Dict[str, Any]) -> List[str]:
     for key in ("corrupt_frames", "unstamped_frames", "repeated_indices", "indices_going_back"):
         if report.get(key):
             failed.append(f"{key} = {report[key]}")
-    for key in ("plugin_rss_growth", "agent_rss_growth"):
+    for key in ("plugin_rss_growth", "agent_rss_growth", "standin_rss_growth"):
         value = report.get(key)
         if value is None:
             failed.append(f"{key}: too few samples")
@@ -291,6 +296,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--sample-s", type=float, default=5.0, help="RSS sampling period (s)")
     parser.add_argument("--json", type=Path, help="also write the report here")
     args = parser.parse_args(argv)
+    # A plain SIGTERM would end this process without its ``finally``: the children would outlive it.
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(128 + signal.SIGTERM))
     folder = Path(tempfile.mkdtemp(prefix="s1soak-", dir="/tmp"))
     # removed at exit, after PyMoDAQ's own exit handlers (which write into its sandbox)
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
