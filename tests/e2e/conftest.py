@@ -23,15 +23,9 @@ from .processes import Child, Children, StandIn, agent_command
 
 
 @pytest.fixture
-def e2e_dir(short_tmp: Path) -> Path:
-    """The test's private folder (see ``short_tmp``)."""
-    return short_tmp
-
-
-@pytest.fixture
-def children(e2e_dir: Path) -> Iterator[Children]:
+def children(short_tmp: Path) -> Iterator[Children]:
     """The test's child processes; all stopped (whole process groups) at teardown, even on failure."""
-    started = Children(e2e_dir)
+    started = Children(short_tmp)
     try:
         yield started
     finally:
@@ -39,9 +33,9 @@ def children(e2e_dir: Path) -> Iterator[Children]:
 
 
 @pytest.fixture
-def standin(children: Children, e2e_dir: Path) -> Iterator[StandIn]:
+def standin(children: Children, short_tmp: Path) -> Iterator[StandIn]:
     """The ScopeOne stand-in (demo configuration, ``sim_fault`` requests on) in its own process."""
-    stand_in = StandIn(children, e2e_dir)
+    stand_in = StandIn(children, short_tmp)
     yield stand_in
     # Stop the agents first (they use the stand-in), then the stand-in, and check it cleaned up.
     for child in reversed(children.started):

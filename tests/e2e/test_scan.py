@@ -20,11 +20,11 @@ import numpy as np
 import pytest
 
 from pymodaq_plugins_scopeone import experiment
+from pymodaq_plugins_scopeone.demo._pymodaq import install_modal_guard, wait_until
 from pymodaq_plugins_scopeone.hardware.qt_bridge import server_params
 from pymodaq_plugins_scopeone.simulator import estimate_stage_xy
 
 from .conftest import wait_linked
-from .headless import install_modal_guard, wait_until
 
 pytestmark = pytest.mark.e2e
 

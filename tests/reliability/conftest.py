@@ -22,7 +22,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 
 import pytest
 
-from ..e2e.conftest import children, e2e_dir, standin, start_agent  # noqa: F401 (fixtures re-exported)
+from ..e2e.conftest import children, standin, start_agent  # noqa: F401 (fixtures re-exported)
 from ..plugins.conftest import (  # noqa: F401 (fixtures re-exported)
     make_move,
     make_viewer,

@@ -17,8 +17,9 @@ from typing import List, Tuple
 
 import pytest
 
+from pymodaq_plugins_scopeone.demo._pymodaq import wait_until
+
 from ..e2e.conftest import wait_linked
-from ..e2e.headless import wait_until
 from ..plugins.conftest import process_events
 from .conftest import resources, sized, summary, wait_no_growth
 

@@ -18,7 +18,8 @@ from typing import List, Tuple
 
 import pytest
 
-from ..e2e.headless import wait_until
+from pymodaq_plugins_scopeone.demo._pymodaq import wait_until
+
 from ..e2e.processes import StandIn, agent_command
 from ..plugins.conftest import process_events
 from .conftest import sized, summary
@@ -30,9 +31,9 @@ RECOVERY_BOUND_S = 15.0
 
 @pytest.mark.timeout(90 + ROUNDS * 30)
 def test_scopeone_killed_is_reported_not_reachable_and_live_resumes_by_itself(
-    make_viewer, qtbot, port, children, e2e_dir, figures
+    make_viewer, qtbot, port, children, short_tmp, figures
 ):
-    stand_in = StandIn(children, e2e_dir)
+    stand_in = StandIn(children, short_tmp)
     killed_mappings: List[str] = []
     viewer = make_viewer()
     inits: List[object] = []
@@ -63,7 +64,7 @@ def test_scopeone_killed_is_reported_not_reachable_and_live_resumes_by_itself(
 
             seen = len(frames)
             restarted_at = time.monotonic()
-            stand_in = StandIn(children, e2e_dir)  # same socket path, a new shared-memory block
+            stand_in = StandIn(children, short_tmp)  # same socket path, a new shared-memory block
             wait_until(lambda seen=seen: len(frames) >= seen + 3, 30, f"round {round_}: live frames after the restart")
             recovered.append(time.monotonic() - restarted_at)
             assert detector["link", "scopeone"] == "ready"

@@ -18,10 +18,10 @@ from typing import Any, List, Tuple
 import pytest
 from pymodaq.utils.data import DataActuator as PyMoDAQActuator
 
+from pymodaq_plugins_scopeone.demo._pymodaq import wait_until
 from pymodaq_plugins_scopeone.protocol import DataActuator, MoveAbs
 
 from ..e2e.conftest import wait_linked
-from ..e2e.headless import wait_until
 from ..e2e.test_scan import dashboard, experiment_on_port  # noqa: F401 (fixtures)
 from ..plugins.conftest import init_move, process_events
 from .agent_side import MODULES

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 import re
 import time
 
 import numpy as np
 import pytest
+
+from pymodaq_plugins_scopeone.simulator import Frame
 
 from .localapi_client import read_frame
 
@@ -136,9 +139,6 @@ def test_closed_sessions_free_their_frames_at_once_without_the_cyclic_collector(
     """Regression: a finished recording's cancelled timeout kept a bound method of the recording,
     a reference cycle; each closed session's frames waited for a full collection (the soak's
     stand-in grew by ~18 MB/s, one frame per frame served)."""
-    import gc
-
-    from pymodaq_plugins_scopeone.simulator import Frame
 
     def frames_alive() -> int:
         return sum(1 for obj in gc.get_objects() if isinstance(obj, Frame))

@@ -112,7 +112,6 @@ def encoded_str(text: str) -> bytes:
 _FLOAT64_HEAD, _INT64_HEAD = (encoded_str(text) + (8).to_bytes(4, "big") for text in ("<f8", "<i8"))
 _STRING_TAG, _SCALAR_TAG = encoded_str("string"), encoded_str("scalar")
 _TAG_BYTES = len("string")  # = len("scalar")
-_SCALAR_FLOAT64_HEAD, _SCALAR_INT64_HEAD = _SCALAR_TAG + _FLOAT64_HEAD, _SCALAR_TAG + _INT64_HEAD
 
 
 class _Writer:
@@ -280,12 +279,15 @@ class _Writer:
     def text_list(self, texts: Tuple[str, ...], field: str) -> None:
         """A LIST of strs (labels, attribute names), written as ``sequence`` does; remembered whole."""
         limits, cached = self._limits, _remembered(_TEXT_LISTS, texts)
-        if cached is None or cached[1] > limits.max_string_bytes or len(texts) > limits.max_list_length:
+        if (
+            cached is None
+            or cached[1] > limits.max_string_bytes
+            or len(texts) > limits.max_list_length
+            or self._depth >= limits.max_depth
+        ):
             start = len(self._head)
-            self.sequence(texts, field)
+            self.sequence(texts, field)  # which checks each limit and names what is over it
             _remember_texts(_TEXT_LISTS, texts, bytes(self._head[start:]), _TAG_BYTES)
-        elif self._depth >= limits.max_depth:
-            self.sequence(texts, field)  # which says so
         else:
             self._head += cached[0]
 
@@ -296,18 +298,12 @@ class _Writer:
         """
         if not self._tags_fit:
             return False  # ``tagged`` names the tag that is over the limit
-        kind = type(value)
-        if kind is str:
-            encoded = _STR_CACHE.get(value) or encoded_str(value)
-            if len(encoded) - 4 > self._limits.max_string_bytes:
-                return False
-            self._head += _STRING_TAG + encoded
-        elif kind is float:
-            self._head += _SCALAR_FLOAT64_HEAD + _pack_float64(value)
-        elif kind is int and -(2**63) <= value < 2**63:
-            self._head += _SCALAR_INT64_HEAD + _pack_int64(value)
-        else:
+        if type(value) is not str:
+            return self._plain_number(value, _SCALAR_TAG)
+        encoded = _STR_CACHE.get(value) or encoded_str(value)
+        if len(encoded) - 4 > self._limits.max_string_bytes:
             return False
+        self._head += _STRING_TAG + encoded
         return True
 
     def tagged(self, value: Any, field: str) -> None:
