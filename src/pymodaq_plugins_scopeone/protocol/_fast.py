@@ -126,11 +126,11 @@ def dwa_tail(r: Reader, field: str) -> Dict[str, Any]:
     run = r.offset
     fields, found = layout.build(r.buffer, run)
     _commit(r, layout)
-    fields["axes"] = tuple(_make_axis(r, f"{field}.axes[{position}]", axis, run) for position, axis in enumerate(found))
+    fields["axes"] = tuple(_make_axis(r, field, position, axis, run) for position, axis in enumerate(found))
     return fields  # type: ignore[no-any-return]
 
 
-def _make_axis(r: Reader, field: str, found: FoundAxis, run: int) -> Axis:
+def _make_axis(r: Reader, field: str, position: int, found: FoundAxis, run: int) -> Axis:
     """An axis with a copy of its buffered data (the run is committed, so this happens once).
 
     The copy is numpy's own, not through ``r.allocate``: a few KiB that are already
@@ -139,7 +139,7 @@ def _make_axis(r: Reader, field: str, found: FoundAxis, run: int) -> Axis:
     label, units, dtype, shape, start, index, spread_order = found
     data = np.frombuffer(r.buffer, dtype, shape[0], run + start).copy()  # the view dies here: buffer resizable
     fields = {"label": label, "units": units, "data": data, "index": index, "spread_order": spread_order}
-    return Axis.from_decoded(fields) or build(field, Axis, **fields)
+    return Axis.from_decoded(fields) or build(f"{field}.axes[{position}]", Axis, **fields)  # named on failure only
 
 
 def attempt(r: Reader, run: Callable[..., T], *args: Any) -> Parser[Optional[T]]:
