@@ -11,6 +11,7 @@ everything it started and exits 0.
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import os
 import sys
 import tempfile
@@ -44,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
+    faulthandler.enable()  # a crash in Qt or PyMoDAQ's threads then shows every thread's Python stack
     headless = args.headless or not display_available()
     if headless:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
