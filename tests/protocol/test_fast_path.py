@@ -164,14 +164,18 @@ def test_any_data_to_export_decodes_the_same_fast_and_general(dte, seed):
     assert_agree(wire(DataReady(dte), MoveDone(DataActuator.of(1.0, timestamp=1.0))), seed)
 
 
+def mutated(original: bytes, data: st.DataObject) -> bytes:
+    """``original`` with one byte, drawn with its new value from ``data``, changed."""
+    position = data.draw(st.integers(0, len(original) - 1), label="position")
+    value = data.draw(st.integers(0, 255), label="byte")
+    return original[:position] + bytes([value]) + original[position + 1 :]
+
+
 @SETTINGS
 @given(message=frames(), data=st.data())
 def test_mutated_frame_messages_fail_or_pass_the_same_fast_and_general(message, data):
     original = wire(message)
-    position = data.draw(st.integers(0, len(original) - 1), label="position")
-    value = data.draw(st.integers(0, 255), label="byte")
-    mutated = original[:position] + bytes([value]) + original[position + 1 :]
-    assert_agree(mutated + original, data.draw(st.integers(0, 2**16), label="seed"))
+    assert_agree(mutated(original, data) + original, data.draw(st.integers(0, 2**16), label="seed"))
 
 
 @SETTINGS

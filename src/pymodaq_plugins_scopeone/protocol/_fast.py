@@ -90,9 +90,14 @@ def dte_head(r: Reader) -> DteHead:
 
     Counts the DTE's list in ``r.depth``, as ``read_list`` does.
     """
-    layout = _layout(r, _dte_head)
+    return dte_head_by(r, _layout(r, _dte_head))
+
+
+def dte_head_by(r: Reader, layout: Layout) -> DteHead:
+    """The DTE head at ``r``'s position, which ``layout`` matches."""
     head, size = layout.build(r.buffer, r.offset)
     _commit(r, layout, pixels=size)
+    r.layouts_read.append(layout)
     return head  # type: ignore[no-any-return]
 
 
@@ -122,7 +127,12 @@ def _dwa_tail(c: Cursor) -> Getter[Tail]:
 
 def dwa_tail(r: Reader, field: str) -> Dict[str, Any]:
     """The fields of a DWA after its data arrays, when its errors list is empty (as a camera's is)."""
-    layout = _layout(r, _dwa_tail)
+    return dwa_tail_by(r, field, _layout(r, _dwa_tail))
+
+
+def dwa_tail_by(r: Reader, field: str, layout: Layout) -> Dict[str, Any]:
+    """The DWA tail at ``r``'s position, which ``layout`` matches."""
+    r.layouts_read.append(layout)
     run = r.offset
     fields, found = layout.build(r.buffer, run)
     _commit(r, layout)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import struct
-from typing import Any, Callable, Dict, Generator, Optional, Tuple, TypeVar, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, Generator, List, Optional, Tuple, TypeVar, Union
 
 import numpy as np
 
@@ -19,6 +19,10 @@ from ._dtypes import describe_allowed_dtypes, parse_dtype
 from ._errors import LimitExceededError, LocalProtocolError, RemoteProtocolError
 from ._limits import Limits
 from ._messages import Sender
+
+if TYPE_CHECKING:  # both import this module
+    from ._cursor import Layout
+    from ._lane import KnownFrame
 
 T = TypeVar("T")
 MAX_NAME_BYTES = 64  # dtype strings, tags and class names
@@ -102,10 +106,13 @@ class Reader:
         self.offset = 0
         self.consumed = 0
         self.depth = 0
+        self.layouts_read: List[Layout] = []  # the fast path's layouts of the current message, in reading order
+        self.known_frame: Optional[KnownFrame] = None  # the last frame message's layouts (``_lane.py``)
 
     def start_message(self) -> None:
         self.consumed = 0
         self.depth = 0
+        self.layouts_read = []
 
     @property
     def available(self) -> int:
