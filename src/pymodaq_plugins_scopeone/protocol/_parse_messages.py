@@ -10,8 +10,8 @@ from typing import Any, Callable, Dict, Optional, Tuple, Union
 
 from . import _fast
 from ._errors import RemoteProtocolError
-from ._fast import attempt, dte_head, dte_head_by
-from ._lane import DONE, KnownFrame, known_frame, wait_for_run
+from ._fast import attempt, dte_head
+from ._lane import holds_run, known_frame, wait_for_run
 from ._messages import (
     COMMAND_SENDERS,
     SEND_DATA_DIMS,
@@ -37,7 +37,7 @@ from ._messages import (
     SetInfo,
     StopMotion,
 )
-from ._parse import read_array, read_dwa, read_frame, read_general_dte, read_list, read_real
+from ._parse import read_array, read_dwa, read_frame, read_general_dte, read_known_frame, read_list, read_real
 from ._reader import Need, NeedMore, Parser, Reader, build, get
 from ._values import DataActuator, DataToExport, Position
 
@@ -81,13 +81,17 @@ def read_message(r: Reader) -> Parser[Message]:
     """One message: the command string, then the payload that command carries; or, when its
     bytes start as the last frame message's did, that frame message's way (``_lane.py``)."""
     frame = r.known_frame
-    if (
-        frame is not None
-        and frame.limits is r.limits
-        and _fast.ENABLED
-        and (yield from wait_for_run(r, frame.head_parts, frame.head_length))
-    ):
-        return (yield from _read_known_frame(r, frame))
+    if frame is not None and frame.limits is r.limits and _fast.ENABLED:
+        if not r.available:
+            yield Need(1, frame.head_length)
+        known = holds_run(r, frame.head_parts, frame.head_length)
+        if known is None:
+            known = yield from wait_for_run(r, frame.head_parts, frame.head_length)
+        if known:
+            data = yield from read_known_frame(r, frame)
+            if r.layouts_read[-1] is not frame.tail:  # its tail was another: keep what was read instead
+                r.known_frame = known_frame(r)
+            return DataReady(data)
     if not r.available:
         yield Need(4)  # between messages: what ``get`` would ask for, without raising NeedMore first
     try:
@@ -104,15 +108,6 @@ def read_message(r: Reader) -> Parser[Message]:
     if r.sender is not None and sender is not r.sender:
         raise RemoteProtocolError(f"{command!r} is sent by a {sender.value}, not by a {r.sender.value}", "command")
     return (yield from _PAYLOAD_PARSERS[command](r, command))
-
-
-def _read_known_frame(r: Reader, frame: KnownFrame) -> Parser[Message]:
-    """A ``Done`` frame message whose head (buffered) matches ``frame``'s: read by its layouts."""
-    r.offset, r.consumed = r.offset + len(DONE), len(DONE)
-    data = yield from read_frame(r, "Done.data", dte_head_by(r, frame.head), frame.tail)
-    if r.layouts_read[-1] is not frame.tail:  # its tail was another: keep what was read instead
-        r.known_frame = known_frame(r)
-    return DataReady(data)
 
 
 def _no_payload(factory: Callable[[str], Message]) -> Callable[[Reader, str], Parser[Message]]:
