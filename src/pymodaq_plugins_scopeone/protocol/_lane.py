@@ -4,8 +4,8 @@ A camera sends frame message after frame message with the same headers but for a
 (decision 0008). Once the fast path has read a ``Done`` frame message from head to tail,
 the decoder keeps its two layouts as a :class:`KnownFrame`. The next message whose fixed
 bytes are the same is read by them straight away: no command to parse and look up, no
-payload kind to tell, no run to try and match, each a few generator steps that cost little
-hot but much right after the pixels of a frame have flushed the CPU caches.
+payload kind to tell, no run to try and match. That halves a frame's fixed cost, hot
+(decision 0008 gives the figures).
 
 Like the fast path it only ever accepts. The head is compared before anything is consumed,
 so a message that differs goes to the general parser whole; a tail that differs goes to the
