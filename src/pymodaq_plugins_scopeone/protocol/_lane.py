@@ -46,28 +46,22 @@ def known_frame(r: Reader) -> Optional[KnownFrame]:
     return KnownFrame(head, tail)
 
 
-def holds_run(r: Reader, parts: Tuple[Tuple[int, bytes], ...], length: int) -> Optional[bool]:
-    """Whether the ``length`` bytes at ``r``'s position hold ``parts`` (``(position, bytes)``
-    pairs): True or False, or None while they agree but are not all buffered yet."""
-    buffer, start = r.buffer, r.offset
-    end = min(len(buffer), start + length)
-    for at, part in parts:
-        if start + at + len(part) <= end:
-            if not buffer.startswith(part, start + at):
-                return False
-        elif start + at < end and not part.startswith(buffer[start + at : end]):
-            return False
-    return True if end == start + length else None
-
-
 def wait_for_run(r: Reader, parts: Tuple[Tuple[int, bytes], ...], length: int) -> Parser[bool]:
-    """:func:`holds_run`, once it knows. Consumes nothing.
+    """True once the ``length`` bytes at ``r``'s position are buffered and hold ``parts``
+    (``(position, bytes)`` pairs); False as soon as the buffered ones differ. Consumes nothing.
 
     It waits only while the bytes buffered agree with ``parts``: they are then the start of an
     unfinished run, for which the general parser would wait too.
     """
     while True:
-        held = holds_run(r, parts, length)
-        if held is not None:
-            return held
-        yield Need(r.available + 1, length)
+        buffer, start = r.buffer, r.offset
+        end = min(len(buffer), start + length)
+        for at, part in parts:
+            if start + at + len(part) <= end:
+                if not buffer.startswith(part, start + at):
+                    return False
+            elif start + at < end and not part.startswith(buffer[start + at : end]):
+                return False
+        if end == start + length:
+            return True
+        yield Need(end - start + 1, length)

@@ -14,7 +14,7 @@ import numpy as np
 
 from ._errors import RemoteProtocolError
 from ._fast import DteHead, Header, attempt, dte_head, dte_head_by, dwa_tail, dwa_tail_by
-from ._lane import DONE, KnownFrame, holds_run, wait_for_run
+from ._lane import DONE, KnownFrame, wait_for_run
 from ._reader import MAX_NAME_BYTES, Parser, Reader, ReadInto, build, get
 from ._values import (
     DWA_CLASS_NAMES,
@@ -203,23 +203,13 @@ def read_frame(r: Reader, field: str, head: DteHead) -> Parser[DataToExport]:
 def read_known_frame(r: Reader, frame: KnownFrame) -> Parser[DataToExport]:
     """The DataToExport of a ``Done`` message whose first bytes, buffered, hold ``frame``'s head.
 
-    ``read_frame``, flattened for the layouts it knows: under ``read_message``, one generator, not four.
+    ``read_frame`` for the layouts it knows: no command, payload kind or run to tell apart.
     """
     r.offset, r.consumed = r.offset + len(DONE), len(DONE)
-    timestamp, name, fields, (dtype, shape) = dte_head_by(r, frame.head)
-    array = r.new_array(_KNOWN_PIXELS_FIELD, dtype, shape)
-    if array.nbytes:
-        view = array.reshape(-1).view(np.uint8).data
-        copied = r.take_into(view)
-        if copied < len(view):
-            yield ReadInto(view[copied:])
-    fields["data"] = (array,)
-    tail = frame.tail
-    known = holds_run(r, tail.constant, tail.length)
-    if known is None:
-        known = yield from wait_for_run(r, tail.constant, tail.length)
-    if known:
-        fields.update(dwa_tail_by(r, _KNOWN_DWA_FIELD, tail))
+    timestamp, name, fields, header = dte_head_by(r, frame.head)
+    fields["data"] = ((yield from read_payload(r, _KNOWN_PIXELS_FIELD, header)),)
+    if (yield from wait_for_run(r, frame.tail.constant, frame.tail.length)):
+        fields.update(dwa_tail_by(r, _KNOWN_DWA_FIELD, frame.tail))
         dwa = _make_dwa(_KNOWN_DWA_FIELD, fields)
     else:
         dwa = yield from _read_dwa_rest(r, _KNOWN_DWA_FIELD, fields)

@@ -11,7 +11,7 @@ from typing import Any, Callable, Dict, Optional, Tuple, Union
 from . import _fast
 from ._errors import RemoteProtocolError
 from ._fast import attempt, dte_head
-from ._lane import holds_run, known_frame, wait_for_run
+from ._lane import known_frame, wait_for_run
 from ._messages import (
     COMMAND_SENDERS,
     SEND_DATA_DIMS,
@@ -81,17 +81,16 @@ def read_message(r: Reader) -> Parser[Message]:
     """One message: the command string, then the payload that command carries; or, when its
     bytes start as the last frame message's did, that frame message's way (``_lane.py``)."""
     frame = r.known_frame
-    if frame is not None and frame.limits is r.limits and _fast.ENABLED:
-        if not r.available:
-            yield Need(1, frame.head_length)
-        known = holds_run(r, frame.head_parts, frame.head_length)
-        if known is None:
-            known = yield from wait_for_run(r, frame.head_parts, frame.head_length)
-        if known:
-            data = yield from read_known_frame(r, frame)
-            if r.layouts_read[-1] is not frame.tail:  # its tail was another: keep what was read instead
-                r.known_frame = known_frame(r)
-            return DataReady(data)
+    if (
+        frame is not None
+        and frame.limits is r.limits
+        and _fast.ENABLED
+        and (yield from wait_for_run(r, frame.head_parts, frame.head_length))
+    ):
+        data = yield from read_known_frame(r, frame)
+        if r.layouts_read[-1] is not frame.tail:  # its tail was another: keep what was read instead
+            r.known_frame = known_frame(r)
+        return DataReady(data)
     if not r.available:
         yield Need(4)  # between messages: what ``get`` would ask for, without raising NeedMore first
     try:
